@@ -1,0 +1,84 @@
+// @ts-check
+import eslint from '@eslint/js';
+import { defineConfig } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+export default defineConfig(
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'coverage/',
+      'data/',
+      'test/**/testdata/**',
+      'bench/results/**',
+    ],
+  },
+  eslint.configs.recommended,
+  tseslint.configs.recommended,
+  {
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: 'module',
+      globals: {
+        // Node globals for scripts, tests and the runtime layers. src/raft is
+        // additionally fenced off by src/raft/tsconfig.json and the block below.
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        queueMicrotask: 'readonly',
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
+      ],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // The Raft core is a pure state machine: no clock, no randomness, no timers,
+    // no I/O, no async. Belt and braces next to the tsconfig guard.
+    files: ['src/raft/**/*.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'Date', message: 'src/raft is pure: time is logical ticks.' },
+        { name: 'setTimeout', message: 'src/raft is pure: use tick().' },
+        { name: 'setInterval', message: 'src/raft is pure: use tick().' },
+        { name: 'setImmediate', message: 'src/raft is pure: use tick().' },
+        { name: 'queueMicrotask', message: 'src/raft is pure and synchronous.' },
+        { name: 'process', message: 'src/raft is pure: no process access.' },
+        { name: 'console', message: 'src/raft is pure: return events, do not log.' },
+        { name: 'Promise', message: 'src/raft is synchronous: step/tick/ready/advance.' },
+        { name: 'Buffer', message: 'src/raft is pure: use Uint8Array.' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'src/raft is pure: use the injected seeded PRNG.',
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'FunctionDeclaration[async=true]', message: 'src/raft is synchronous.' },
+        { selector: 'FunctionExpression[async=true]', message: 'src/raft is synchronous.' },
+        { selector: 'ArrowFunctionExpression[async=true]', message: 'src/raft is synchronous.' },
+        { selector: 'AwaitExpression', message: 'src/raft is synchronous.' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['node:*'], message: 'src/raft is pure: no Node modules.' }] },
+      ],
+    },
+  },
+);
