@@ -1,0 +1,46 @@
+// Majority arithmetic, kept tiny and separate so it can be checked against a
+// naive oracle (test/raft/quorum.test.ts).
+
+import type { NodeId } from './types.js';
+
+/** The number of voters that form a majority of `n` voters. */
+export function majority(n: number): number {
+  return Math.floor(n / 2) + 1;
+}
+
+/**
+ * The largest value that at least a majority of `voters` have reached, given
+ * each voter's value (e.g. its match index or the tick of its newest
+ * acknowledgement). Voters without a value count as `missing`.
+ * With no voters there is no majority: returns `missing`.
+ */
+export function quorumValue(
+  voters: readonly NodeId[],
+  valueOf: (id: NodeId) => number | undefined,
+  missing: number,
+): number {
+  if (voters.length === 0) return missing;
+  const values = voters.map((id) => valueOf(id) ?? missing).sort((a, b) => b - a);
+  // values[k] is reached by the k+1 voters with the largest values.
+  return values[majority(voters.length) - 1] as number;
+}
+
+export type VoteOutcome = 'won' | 'lost' | 'pending';
+
+/** Tally an election: won once a majority granted, lost once a majority refused. */
+export function voteOutcome(
+  voters: readonly NodeId[],
+  votes: ReadonlyMap<NodeId, boolean>,
+): VoteOutcome {
+  let granted = 0;
+  let refused = 0;
+  for (const id of voters) {
+    const v = votes.get(id);
+    if (v === true) granted++;
+    else if (v === false) refused++;
+  }
+  const q = majority(voters.length);
+  if (granted >= q) return 'won';
+  if (refused >= q) return 'lost';
+  return 'pending';
+}

@@ -1,0 +1,239 @@
+// A tiny synchronous cluster for paper and interaction tests: each node's
+// Readies are persisted instantly (unless the node is told to hold them),
+// messages sit in a queue until delivered, and nothing happens unless a test
+// says so.
+
+import {
+  RaftNode,
+  bootstrapState,
+  emptyState,
+  type Entry,
+  type InitialState,
+  type Message,
+  type NodeId,
+  type RaftConfig,
+  type Ready,
+  type Rng,
+  type Snapshot,
+} from '../../src/raft/index.js';
+
+/** A deterministic PRNG for tests (mulberry32). */
+export function seededRng(seed: number): Rng {
+  let a = seed >>> 0;
+  return {
+    int(n: number): number {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      const r = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      return Math.floor(r * n);
+    },
+  };
+}
+
+export interface Durable {
+  hardState: InitialState['hardState'];
+  snapshot: Snapshot;
+  entries: Entry[];
+}
+
+export class TestNode {
+  raft: RaftNode;
+  durable: Durable;
+  applied: Entry[] = [];
+  appliedSnapshot: Snapshot | null = null;
+  /** Readies taken but not yet persisted (when holding). */
+  held: Ready[] = [];
+  holdPersist = false;
+
+  constructor(
+    readonly id: NodeId,
+    private readonly cfg: Omit<RaftConfig, 'id' | 'rng'>,
+    initial: InitialState,
+    private readonly seed: number,
+  ) {
+    this.durable = {
+      hardState: { ...initial.hardState },
+      snapshot: initial.snapshot,
+      entries: initial.entries.slice(),
+    };
+    this.raft = new RaftNode({ ...cfg, id, rng: seededRng(seed) }, initial);
+  }
+
+  /** Lose everything not persisted and start again from the durable copy. */
+  restart(): void {
+    this.held = [];
+    this.applied = [];
+    this.appliedSnapshot = null;
+    this.raft = new RaftNode(
+      { ...this.cfg, id: this.id, rng: seededRng(this.seed + 1000) },
+      {
+        hardState: { ...this.durable.hardState },
+        snapshot: this.durable.snapshot,
+        entries: this.durable.entries.slice(),
+      },
+    );
+  }
+
+  persist(rd: Ready): void {
+    const d = this.durable;
+    if (rd.snapshot) {
+      d.snapshot = rd.snapshot;
+      d.entries = [];
+    }
+    if (rd.compacted) {
+      const idx = rd.compacted.meta.index;
+      d.entries = d.entries.filter((e) => e.index > idx);
+      d.snapshot = rd.compacted;
+    }
+    if (rd.entries.length > 0) {
+      const first = (rd.entries[0] as Entry).index;
+      d.entries = d.entries.filter((e) => e.index < first).concat(rd.entries);
+    }
+    if (rd.hardState) d.hardState = { ...rd.hardState };
+  }
+}
+
+export class Cluster {
+  nodes = new Map<NodeId, TestNode>();
+  queue: Message[] = [];
+  /** Links that drop messages: "a->b". */
+  cut = new Set<string>();
+  log: string[] = [];
+
+  constructor(ids: NodeId[], cfg: Partial<Omit<RaftConfig, 'id' | 'rng'>> = {}, seed = 1) {
+    const full = { electionTick: 10, heartbeatTick: 1, ...cfg };
+    ids.forEach((id, i) => {
+      this.nodes.set(
+        id,
+        new TestNode(id, full, bootstrapState(ids, new Uint8Array([0])), seed * 100 + i),
+      );
+    });
+    this.cfg = full;
+    this.seed = seed;
+  }
+  private readonly cfg: Omit<RaftConfig, 'id' | 'rng'>;
+  private readonly seed: number;
+
+  addEmptyNode(id: NodeId): TestNode {
+    const n = new TestNode(id, this.cfg, emptyState(), this.seed * 100 + 50 + this.nodes.size);
+    this.nodes.set(id, n);
+    return n;
+  }
+
+  node(id: NodeId): TestNode {
+    const n = this.nodes.get(id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  raft(id: NodeId): RaftNode {
+    return this.node(id).raft;
+  }
+
+  /** Process every node's Ready: persist (unless held), queue messages, apply. */
+  processReadies(): void {
+    for (const n of this.nodes.values()) {
+      while (n.raft.hasReady()) {
+        const rd = n.raft.ready();
+        this.queue.push(...rd.messages);
+        if (n.holdPersist) {
+          n.held.push(rd);
+          continue;
+        }
+        this.finish(n, rd);
+      }
+    }
+  }
+
+  private finish(n: TestNode, rd: Ready): void {
+    n.persist(rd);
+    this.queue.push(...rd.persistedMessages);
+    n.raft.advance(rd);
+    if (rd.snapshot) {
+      n.appliedSnapshot = rd.snapshot;
+      n.applied = [];
+    }
+    n.applied.push(...rd.committedEntries);
+  }
+
+  releaseHeld(id: NodeId): void {
+    const n = this.node(id);
+    n.holdPersist = false;
+    for (const rd of n.held.splice(0)) this.finish(n, rd);
+  }
+
+  /** Deliver queued messages (optionally only those matching) once. */
+  deliver(filter: (m: Message) => boolean = () => true): number {
+    this.processReadies();
+    const now = this.queue;
+    this.queue = [];
+    let count = 0;
+    for (const m of now) {
+      if (!filter(m)) {
+        this.queue.push(m);
+        continue;
+      }
+      count++;
+      if (this.cut.has(`${m.from}->${m.to}`)) continue;
+      const target = this.nodes.get(m.to);
+      if (target) target.raft.step(m);
+    }
+    this.processReadies();
+    return count;
+  }
+
+  /** Deliver until no message is left. */
+  stabilize(maxRounds = 200): void {
+    for (let i = 0; i < maxRounds; i++) {
+      this.processReadies();
+      if (this.queue.length === 0) return;
+      this.deliver();
+    }
+    throw new Error('cluster did not stabilize');
+  }
+
+  tick(id: NodeId, n = 1): void {
+    for (let i = 0; i < n; i++) this.raft(id).tick();
+    this.processReadies();
+  }
+
+  tickAll(n = 1): void {
+    for (let i = 0; i < n; i++) for (const node of this.nodes.values()) node.raft.tick();
+    this.processReadies();
+  }
+
+  isolate(id: NodeId): void {
+    for (const other of this.nodes.keys()) {
+      if (other === id) continue;
+      this.cut.add(`${id}->${other}`);
+      this.cut.add(`${other}->${id}`);
+    }
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  /** Elect `id` through a normal (pre-vote + vote) election. */
+  elect(id: NodeId): void {
+    // Let every node's "heard from a leader" window pass first.
+    for (const n of this.nodes.values()) for (let i = 0; i < 10; i++) n.raft.tick();
+    // Draining ticks can start elections elsewhere; clear them out.
+    this.queue = [];
+    this.raft(id).campaign();
+    this.stabilize();
+    const st = this.raft(id).status();
+    if (st.role !== 'leader') throw new Error(`${id} did not win: ${st.role} term ${st.term}`);
+  }
+
+  leader(): NodeId | null {
+    const leaders = [...this.nodes.values()].filter((n) => n.raft.status().role === 'leader');
+    if (leaders.length === 0) return null;
+    return (leaders.sort((a, b) => b.raft.status().term - a.raft.status().term)[0] as TestNode).id;
+  }
+}
+
+export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
