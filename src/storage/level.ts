@@ -1,0 +1,294 @@
+// Durable RaftStorage on classic-level (LevelDB).
+//
+// Layout of a data directory:
+//   <dir>/LOCK.pid   pid of the process that has it open (see lock.ts)
+//   <dir>/level/     the LevelDB database, with keys
+//     v              directory format (u32 BE), written when an empty dir is first opened
+//     h              hard state record
+//     s              snapshot record (the latest; there is only ever one)
+//     l<u64 BE>      log entry record; fixed-width big-endian so byte order is numeric order
+//     m:<name>       metadata blob record
+// Values are codec.ts records (versioned, checksummed).
+//
+// Every persist() is one db.batch(ops, { sync: true }): one fsync, atomic.
+// Truncation and compaction are explicit `del` ops in that same batch for each
+// key known to exist (db.clear is not atomic with a batch). The store knows
+// which keys exist from the bounds it tracks: entries are (snapshotIndex, lastIndex].
+//
+// Writes are chained so they land in call order (classic-level runs
+// operations on a thread pool, which does not promise order). A failed write
+// poisons the handle: after a failed fsync the state on disk is unknown, and
+// the only safe continuation is a restart that reads it back (fsyncgate).
+
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import type { Entry, HardState, InitialState, Snapshot } from '../raft/types.js';
+import {
+  CodecError,
+  decodeBlob,
+  decodeEntry,
+  decodeHardState,
+  decodeSnapshot,
+  encodeBlob,
+  encodeEntry,
+  encodeHardState,
+  encodeSnapshot,
+} from './codec.js';
+import {
+  DataDirInUseError,
+  StorageClosedError,
+  StorageCorruptError,
+  UnsupportedFormatError,
+} from './errors.js';
+import { DIR_FORMAT, RECORD_FORMAT } from './formats.js';
+import { livePidHolder, removePidFile, writePidFile } from './lock.js';
+import { assembleInitialState, planPersist, type LogBounds } from './plan.js';
+import type { PersistBatch, RaftStorage } from './storage.js';
+
+type Db = ClassicLevel<Uint8Array, Uint8Array>;
+type Op = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+const utf8 = new TextEncoder();
+const K_VERSION = utf8.encode('v');
+const K_HARD = utf8.encode('h');
+const K_SNAP = utf8.encode('s');
+const L = 0x6c; // 'l'
+const ENTRY_RANGE = { gt: Uint8Array.of(L), lt: Uint8Array.of(L + 1) };
+
+export const LEVEL_SUBDIR = 'level';
+
+export function entryKey(index: number): Uint8Array {
+  const k = new Uint8Array(9);
+  k[0] = L;
+  new DataView(k.buffer).setBigUint64(1, BigInt(index));
+  return k;
+}
+
+function keyIndex(k: Uint8Array): number | null {
+  if (k.length !== 9 || k[0] !== L) return null;
+  const n = new DataView(k.buffer, k.byteOffset, 9).getBigUint64(1);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : null;
+}
+
+const metaKey = (name: string): Uint8Array => utf8.encode(`m:${name}`);
+
+export interface LevelStats {
+  /** db.batch / put calls with sync: true. */
+  fsyncs: number;
+  entriesWritten: number;
+  bytesWritten: number;
+}
+
+export class LevelStorage implements RaftStorage {
+  readonly stats: LevelStats = { fsyncs: 0, entriesWritten: 0, bytesWritten: 0 };
+  private tail: Promise<void> = Promise.resolve();
+  private failed: unknown = null;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly db: Db,
+    /** Bounds once every queued write has landed; the next persist plans on these. */
+    private plannedBounds: LogBounds,
+  ) {}
+
+  static async open(dir: string): Promise<LevelStorage> {
+    await mkdir(dir, { recursive: true });
+    const db: Db = new ClassicLevel(join(dir, LEVEL_SUBDIR), {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+    });
+    try {
+      await db.open();
+    } catch (e) {
+      if (isLocked(e)) throw new DataDirInUseError(dir, livePidHolder(dir));
+      throw e;
+    }
+    try {
+      writePidFile(dir);
+      await checkFormat(dir, db);
+      return new LevelStorage(dir, db, await readBounds(dir, db));
+    } catch (e) {
+      removePidFile(dir);
+      await db.close();
+      throw e;
+    }
+  }
+
+  async load(): Promise<InitialState | null> {
+    await this.settled();
+    const dir = this.dir;
+    const snapRaw = await this.db.get(K_SNAP);
+    const snapshot = snapRaw
+      ? decodeOr(dir, null, 'snapshot record', () => decodeSnapshot(snapRaw))
+      : null;
+    const entries: Entry[] = [];
+    for await (const [k, v] of this.db.iterator(ENTRY_RANGE)) {
+      const index = keyIndex(k);
+      if (index === null)
+        throw new StorageCorruptError(dir, null, `bad log key ${Buffer.from(k).toString('hex')}`);
+      const e = decodeOr(dir, index, 'log entry', () => decodeEntry(v));
+      if (e.index !== index)
+        throw new StorageCorruptError(dir, index, `record holds entry ${e.index}`);
+      entries.push(e);
+    }
+    const hardRaw = await this.db.get(K_HARD);
+    const hardState = hardRaw
+      ? decodeOr(dir, null, 'hard state record', () => decodeHardState(hardRaw))
+      : null;
+    return assembleInitialState(dir, { snapshot, hardState, entries });
+  }
+
+  persist(batches: PersistBatch[]): Promise<void> {
+    let ops: Op[];
+    let entries = 0;
+    try {
+      this.checkUsable();
+      const plan = planPersist(this.plannedBounds, batches);
+      ops = [];
+      // The batch is atomic, so only the last hard state and the last snapshot
+      // of a merged persist can ever be observed: skip encoding the others.
+      let lastHard = -1;
+      let lastSnap = -1;
+      plan.ops.forEach((o, n) => {
+        if (o.op === 'hardState') lastHard = n;
+        if (o.op === 'snapshot') lastSnap = n;
+      });
+      for (const [n, o] of plan.ops.entries()) {
+        switch (o.op) {
+          case 'snapshot':
+            if (n === lastSnap)
+              ops.push({ type: 'put', key: K_SNAP, value: encodeSnapshot(o.snapshot) });
+            break;
+          case 'delete':
+            for (let i = o.from; i <= o.to; i++) ops.push({ type: 'del', key: entryKey(i) });
+            break;
+          case 'entries':
+            for (const e of o.entries)
+              ops.push({ type: 'put', key: entryKey(e.index), value: encodeEntry(e) });
+            entries += o.entries.length;
+            break;
+          case 'hardState':
+            if (n === lastHard)
+              ops.push({ type: 'put', key: K_HARD, value: encodeHardState(o.hardState) });
+            break;
+        }
+      }
+      this.plannedBounds = plan.bounds;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (ops.length === 0) return this.settled();
+    return this.write(async () => {
+      await this.db.batch(ops, { sync: true });
+      this.stats.entriesWritten += entries;
+      for (const o of ops) if (o.type === 'put') this.stats.bytesWritten += o.value.length;
+    });
+  }
+
+  async getMeta(key: string): Promise<Uint8Array | null> {
+    this.checkUsable();
+    const raw = await this.db.get(metaKey(key));
+    return raw ? decodeOr(this.dir, null, `meta record ${key}`, () => decodeBlob(raw)) : null;
+  }
+
+  setMeta(key: string, value: Uint8Array): Promise<void> {
+    try {
+      this.checkUsable();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const record = encodeBlob(value);
+    return this.write(() => this.db.put(metaKey(key), record, { sync: true }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail;
+    // Remove the pid file while still holding LevelDB's lock, so that a
+    // process opening the dir right after cannot have its own file removed.
+    removePidFile(this.dir);
+    await this.db.close();
+  }
+
+  /** Runs a sync write after every earlier one; a failure poisons the handle. */
+  private write(fn: () => Promise<void>): Promise<void> {
+    const run = this.tail.then(async () => {
+      if (this.failed !== null) throw new StorageClosedError('failed');
+      this.stats.fsyncs++;
+      await fn();
+    });
+    this.tail = run.catch((e: unknown) => {
+      this.failed ??= e;
+    });
+    return run;
+  }
+
+  private async settled(): Promise<void> {
+    await this.tail;
+    this.checkUsable();
+  }
+
+  private checkUsable(): void {
+    if (this.closed) throw new StorageClosedError('closed');
+    if (this.failed !== null) throw new StorageClosedError('failed');
+  }
+}
+
+function isLocked(e: unknown): boolean {
+  const err = e as { code?: string; cause?: { code?: string } };
+  return err.code === 'LEVEL_LOCKED' || err.cause?.code === 'LEVEL_LOCKED';
+}
+
+/** Maps codec failures to errors naming the directory and the record. */
+function decodeOr<T>(dir: string, index: number | null, what: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (e) {
+    if (!(e instanceof CodecError)) throw e;
+    if (e.kind === 'version')
+      throw new UnsupportedFormatError(dir, 'record', e.version!, RECORD_FORMAT);
+    throw new StorageCorruptError(dir, index, index === null ? `${what}: ${e.message}` : e.message);
+  }
+}
+
+/** Stamps an empty directory with DIR_FORMAT; refuses newer or unstamped ones. */
+async function checkFormat(dir: string, db: Db): Promise<void> {
+  const raw = await db.get(K_VERSION);
+  if (raw === undefined) {
+    const any = await db.keys({ limit: 1 }).all();
+    if (any.length > 0)
+      throw new StorageCorruptError(dir, null, 'format version record is missing');
+    const v = new Uint8Array(4);
+    new DataView(v.buffer).setUint32(0, DIR_FORMAT);
+    await db.put(K_VERSION, v, { sync: true });
+    return;
+  }
+  if (raw.length !== 4)
+    throw new StorageCorruptError(dir, null, 'format version record is malformed');
+  const version = new DataView(raw.buffer, raw.byteOffset, 4).getUint32(0);
+  if (version > DIR_FORMAT) throw new UnsupportedFormatError(dir, 'directory', version, DIR_FORMAT);
+  if (version < 1) throw new StorageCorruptError(dir, null, `unknown directory format ${version}`);
+}
+
+/** What persist needs to plan: snapshot index, last entry index, commit. No full log read. */
+async function readBounds(dir: string, db: Db): Promise<LogBounds> {
+  const snapRaw = await db.get(K_SNAP);
+  const snap: Snapshot | null = snapRaw
+    ? decodeOr(dir, null, 'snapshot record', () => decodeSnapshot(snapRaw))
+    : null;
+  const hardRaw = await db.get(K_HARD);
+  const hard: HardState | null = hardRaw
+    ? decodeOr(dir, null, 'hard state record', () => decodeHardState(hardRaw))
+    : null;
+  const [lastKey] = await db.keys({ ...ENTRY_RANGE, reverse: true, limit: 1 }).all();
+  const snapshotIndex = snap?.meta.index ?? 0;
+  const last = lastKey ? keyIndex(lastKey) : null;
+  return {
+    snapshotIndex,
+    lastIndex: Math.max(snapshotIndex, last ?? 0),
+    commit: hard?.commit ?? 0,
+  };
+}
