@@ -1,0 +1,38 @@
+// Settings of one raftseq node, after parsing and validation by the CLI.
+
+export interface NodeOptions {
+  /** This member's id, e.g. "n1". Identity is the id, never the address. */
+  id: string;
+  /** host:port the gRPC server binds (client API, admin API and Raft). */
+  listen: string;
+  /** Address clients are redirected to; defaults to `listen`. */
+  advertise: string;
+  /** Data directory (created if missing). */
+  dataDir: string;
+  /**
+   * id -> address this node dials, used only to bootstrap an empty data
+   * directory. Null: join an existing cluster (wait to be contacted).
+   */
+  initialCluster: Map<string, string> | null;
+  electionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  /** Largest `count` one Next may ask for. */
+  maxCount: number;
+  /** Clock-drift bound for the leader lease, as a fraction of the election timeout. */
+  leaseDriftFraction: number;
+  /** Take a snapshot and compact the log after this many applied entries. */
+  snapshotEntries: number;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** Enable the FaultInjection service (tests only). */
+  enableFaultInjection: boolean;
+}
+
+export const DEFAULTS = {
+  electionTimeoutMs: 1000,
+  heartbeatIntervalMs: 100,
+  maxCount: 100_000,
+  leaseDriftFraction: 0.1,
+  snapshotEntries: 10_000,
+  logLevel: 'info',
+  enableFaultInjection: false,
+} as const;
