@@ -1,0 +1,135 @@
+// The simulator's command line:
+//   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--mutant NAME] [--steps K] [--verbose]
+//   npm run sim -- --list-mutants
+// Prints every violation with its seed, invariant and trace; the last line is
+// exactly "N seeds, V violations"; exits 1 if V > 0. With --mutant, stops at
+// the first violation (the mutant is caught). Seeds per second go to stderr.
+
+import { MUTANTS } from '../../src/raft/index.js';
+import type { Mutant } from '../../src/raft/index.js';
+import { DEFAULT_STEPS, runSeed } from './cluster.js';
+import type { SimResult } from './cluster.js';
+
+interface Args {
+  seeds: number;
+  from: number;
+  nodes: 3 | 5;
+  mutant: Mutant | undefined;
+  steps: number;
+  verbose: boolean;
+  listMutants: boolean;
+}
+
+function usage(msg: string): never {
+  process.stderr.write(
+    `error: ${msg}\nusage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--mutant NAME] [--steps K] [--verbose]\n       npm run sim -- --list-mutants\n`,
+  );
+  process.exit(2);
+}
+
+function parse(argv: string[]): Args {
+  const a: Args = {
+    seeds: 100,
+    from: 1,
+    nodes: 3,
+    mutant: undefined,
+    steps: DEFAULT_STEPS,
+    verbose: false,
+    listMutants: false,
+  };
+  const int = (v: string | undefined, name: string): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < 0)
+      usage(`${name} needs a non-negative integer`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] = arg.includes('=')
+      ? (arg.split('=', 2) as [string, string])
+      : [arg, undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    switch (flag) {
+      case '--seeds':
+        a.seeds = int(value(), '--seeds');
+        break;
+      case '--from':
+        a.from = int(value(), '--from');
+        break;
+      case '--nodes': {
+        const n = int(value(), '--nodes');
+        if (n !== 3 && n !== 5) usage('--nodes must be 3 or 5');
+        a.nodes = n;
+        break;
+      }
+      case '--mutant': {
+        const m = value();
+        if (!MUTANTS.includes(m as Mutant)) usage(`unknown mutant ${m} (see --list-mutants)`);
+        a.mutant = m as Mutant;
+        break;
+      }
+      case '--steps':
+        a.steps = int(value(), '--steps');
+        break;
+      case '--verbose':
+        a.verbose = true;
+        break;
+      case '--list-mutants':
+        a.listMutants = true;
+        break;
+      case '--':
+        break;
+      default:
+        usage(`unknown argument ${arg}`);
+    }
+  }
+  return a;
+}
+
+export function formatViolation(r: SimResult): string {
+  const v = r.violation;
+  if (v === null) return '';
+  return [
+    `VIOLATION seed ${r.seed}: ${v.invariant}`,
+    `  ${v.detail.split('\n').join('\n  ')}`,
+    `  trace (last ${v.trace.length} events):`,
+    ...v.trace.map((l) => `    ${l}`),
+  ].join('\n');
+}
+
+function main(): void {
+  const args = parse(process.argv.slice(2));
+  if (args.listMutants) {
+    for (const m of MUTANTS) process.stdout.write(`${m}\n`);
+    return;
+  }
+  const t0 = performance.now();
+  let ran = 0;
+  let violations = 0;
+  for (let s = args.from; s < args.from + args.seeds; s++) {
+    const r = runSeed({
+      seed: s,
+      nodes: args.nodes,
+      ...(args.mutant ? { mutant: args.mutant } : {}),
+      steps: args.steps,
+      ...(args.verbose ? { verbose: (l: string) => process.stdout.write(`[${s}] ${l}\n`) } : {}),
+    });
+    ran++;
+    if (r.violation !== null) {
+      violations++;
+      process.stdout.write(`${formatViolation(r)}\n`);
+      process.stdout.write(
+        `  reproduce: npm run sim -- --seeds 1 --from ${s} --nodes ${args.nodes}${args.mutant ? ` --mutant ${args.mutant}` : ''}${args.steps !== DEFAULT_STEPS ? ` --steps ${args.steps}` : ''} --verbose\n`,
+      );
+      if (args.mutant) break;
+    }
+  }
+  const secs = (performance.now() - t0) / 1000;
+  process.stderr.write(
+    `${(ran / secs).toFixed(1)} seeds/s (${ran} seeds in ${secs.toFixed(1)} s)\n`,
+  );
+  process.stdout.write(`${ran} seeds, ${violations} violations\n`);
+  process.exitCode = violations > 0 ? 1 : 0;
+}
+
+main();
