@@ -827,11 +827,10 @@ export class RaftNode {
     const last = Math.min(this.log.lastIndex(), prevIndex + this.maxEntriesPerMsg);
     const entries = this.log.slice(prevIndex + 1, last);
     // In probe state an empty append still finds where the logs match. In
-    // replicate state it is only worth sending to carry a new commit index to
-    // a follower with nothing in flight (others learn it from the next append).
-    if (entries.length === 0 && pr.state === 'replicate') {
-      if (!allowEmpty || pr.match < prevIndex) return;
-    }
+    // replicate state it carries a new commit index, or (after a heartbeat
+    // reply from a follower that is behind) detects lost appends: the
+    // transport is ordered, so it arrives after anything still in flight.
+    if (entries.length === 0 && pr.state === 'replicate' && !allowEmpty) return;
     const req: AppendRequest = {
       type: 'append',
       from: this.id,
@@ -924,7 +923,7 @@ export class RaftNode {
     if (pr === undefined) return;
     this.recordAck(pr, m.sentTick);
     pr.onHeartbeatReply();
-    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
+    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
   }
 
   /**
