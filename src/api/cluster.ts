@@ -1,0 +1,249 @@
+// raftseq.v1.Cluster: status, membership, leadership transfer, sequences.
+
+import * as grpc from '@grpc/grpc-js';
+import type { NodeHost } from '../node/host.js';
+import { memberContext } from '../node/host.js';
+import { MAX_VALUE } from '../state/commands.js';
+import { mapAllocatorError } from './sequencer.js';
+import { statusError } from './server.js';
+import { sequenceNameProblem } from './validate.js';
+
+type Unary<Req, Res> = (
+  call: grpc.ServerUnaryCall<Req, Res>,
+  callback: grpc.sendUnaryData<Res>,
+) => void;
+
+/** Wrap an async handler: thrown status objects become the call's error. */
+function unary<Req, Res>(fn: (req: Req) => Promise<Res>): Unary<Req, Res> {
+  return (call, callback) => {
+    fn(call.request).then(
+      (r) => callback(null, r),
+      (e: unknown) => {
+        if (e !== null && typeof e === 'object' && 'code' in e)
+          callback(e as Partial<grpc.StatusObject>);
+        else callback(statusError(grpc.status.INTERNAL, (e as Error)?.message ?? String(e)));
+      },
+    );
+  };
+}
+
+export interface MemberView {
+  id: string;
+  address: string;
+  role: 'leader' | 'follower' | 'learner';
+  match_index: string;
+  last_contact_ms: string;
+  advertise: string;
+}
+
+export function memberViews(host: NodeHost): MemberView[] {
+  const st = host.status();
+  const progress = new Map(st.progress.map((p) => [p.id, p]));
+  const view = (id: string, voter: boolean): MemberView => {
+    const p = progress.get(id);
+    const contactTicks = p === undefined || p.ackedSentTick < 0 ? -1 : st.tick - p.ackedSentTick;
+    const address = host.memberAddress(id) ?? '';
+    return {
+      id,
+      address,
+      role: !voter ? 'learner' : st.leader === id ? 'leader' : 'follower',
+      match_index: String(
+        id === st.id && st.role === 'leader' ? st.persistedIndex : (p?.match ?? 0),
+      ),
+      last_contact_ms: String(
+        id === st.id ? 0 : contactTicks < 0 ? -1 : Math.round(contactTicks * host.tickMs),
+      ),
+      advertise: address,
+    };
+  };
+  return [
+    ...st.conf.voters.map((id) => view(id, true)),
+    ...st.conf.learners.map((id) => view(id, false)),
+  ];
+}
+
+function requireLeader(host: NodeHost): void {
+  if (host.status().role === 'leader') return;
+  const leader = host.leaderAddress();
+  throw statusError(
+    grpc.status.UNAVAILABLE,
+    leader === null
+      ? 'no leader known yet; retry shortly'
+      : `not the leader; the leader is ${leader}`,
+    leader,
+  );
+}
+
+export function clusterHandlers(host: NodeHost): grpc.UntypedServiceImplementation {
+  return {
+    Status: unary(async () => {
+      const st = host.status();
+      const stats = host.allocator.stats();
+      let served = 0n;
+      let skipped = 0n;
+      for (const s of stats.sequences.values()) {
+        served += s.served;
+        for (const v of Object.values(s.skipped)) skipped += v;
+      }
+      return {
+        node_id: st.id,
+        leader: st.leader ?? '',
+        leader_address: host.leaderAddress() ?? '',
+        term: String(st.term),
+        members: memberViews(host),
+        commit_index: String(st.commit),
+        applied_index: String(host.sm.lastApplied),
+        role: st.conf.learners.includes(st.id) ? 'learner' : st.role,
+        lease_remaining_ms: String(Math.round(host.leaseRemainingMs())),
+        values_served: served.toString(),
+        values_skipped: skipped.toString(),
+        first_index: String(st.firstIndex),
+        last_index: String(st.lastIndex),
+      };
+    }),
+
+    AddMember: unary(async (req: { id: string; address: string; advertise: string }) => {
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(req.id)) {
+        throw statusError(
+          grpc.status.INVALID_ARGUMENT,
+          `invalid member id ${JSON.stringify(req.id)}`,
+        );
+      }
+      if (!/^[^\s:]+:\d{1,5}$/.test(req.address)) {
+        throw statusError(
+          grpc.status.INVALID_ARGUMENT,
+          `invalid address ${JSON.stringify(req.address)}; expected host:port`,
+        );
+      }
+      requireLeader(host);
+      const st = host.status();
+      if (st.conf.voters.includes(req.id) || st.conf.learners.includes(req.id)) {
+        throw statusError(grpc.status.ALREADY_EXISTS, `member ${req.id} is already in the cluster`);
+      }
+      await proposeChange(host, {
+        type: 'add-learner',
+        id: req.id,
+        context: memberContext(req.address),
+      });
+      return { members: memberViews(host) };
+    }),
+
+    RemoveMember: unary(async (req: { id: string; force: boolean }) => {
+      requireLeader(host);
+      const st = host.status();
+      const isVoter = st.conf.voters.includes(req.id);
+      if (!isVoter && !st.conf.learners.includes(req.id)) {
+        throw statusError(grpc.status.NOT_FOUND, `member ${req.id} is not in the cluster`);
+      }
+      if (isVoter && st.conf.voters.length - 1 < 3 && !req.force) {
+        throw statusError(
+          grpc.status.FAILED_PRECONDITION,
+          `removing ${req.id} would leave ${st.conf.voters.length - 1} voter(s), which cannot survive a failure; add a member first or pass --force`,
+        );
+      }
+      if (isVoter && st.conf.voters.length === 1) {
+        throw statusError(
+          grpc.status.FAILED_PRECONDITION,
+          `cannot remove the last voter ${req.id}`,
+        );
+      }
+      if (req.id === st.id) {
+        // Hand leadership over with no gap; the new leader performs the removal.
+        const next = await host.handOver(null, 3000);
+        throw statusError(
+          grpc.status.UNAVAILABLE,
+          next === null
+            ? 'leadership hand-over did not complete; retry'
+            : `handed leadership to ${next}; retry there`,
+          next === null ? null : host.memberAddress(next),
+        );
+      }
+      await proposeChange(host, { type: 'remove', id: req.id, context: new Uint8Array(0) });
+      return { members: memberViews(host) };
+    }),
+
+    TransferLeadership: unary(async (req: { to: string }) => {
+      requireLeader(host);
+      const st = host.status();
+      if (req.to !== '' && !st.conf.voters.includes(req.to)) {
+        throw statusError(grpc.status.INVALID_ARGUMENT, `${req.to} is not a voter`);
+      }
+      if (req.to === st.id) return { leader: st.id, term: String(st.term) };
+      const next = await host.handOver(req.to === '' ? null : req.to, 3000);
+      if (next === null) {
+        throw statusError(grpc.status.UNAVAILABLE, 'leadership transfer did not complete in time');
+      }
+      return { leader: next, term: String(host.status().term) };
+    }),
+
+    ListSequences: unary(async (req: { after: string; limit: number }) => {
+      const limit = req.limit === 0 ? 1000 : Math.min(req.limit, 100_000);
+      return { sequences: host.sequenceInfos(req.after, limit) };
+    }),
+
+    GetSequence: unary(async (req: { name: string }) => {
+      const problem = sequenceNameProblem(req.name);
+      if (problem !== null) throw statusError(grpc.status.INVALID_ARGUMENT, problem);
+      const info = host.sequenceInfo(req.name);
+      if (info === null)
+        throw statusError(grpc.status.NOT_FOUND, `sequence ${req.name} does not exist`);
+      return info;
+    }),
+
+    AdvanceSequence: unary(async (req: { name: string; to: string }) => {
+      const problem = sequenceNameProblem(req.name);
+      if (problem !== null) throw statusError(grpc.status.INVALID_ARGUMENT, problem);
+      const to = BigInt(req.to);
+      if (to < 1n || to > MAX_VALUE) {
+        throw statusError(grpc.status.OUT_OF_RANGE, `--to must be between 1 and ${MAX_VALUE}`);
+      }
+      requireLeader(host);
+      const next = host.sequenceNext(req.name);
+      if (to < next) {
+        throw statusError(
+          grpc.status.FAILED_PRECONDITION,
+          `sequence ${req.name} is already at ${next}; advance never moves a sequence backward`,
+        );
+      }
+      try {
+        await host.proposeCommand({ type: 'advance', sequence: req.name, to });
+      } catch (err) {
+        throw mapAllocatorError(host, err, false);
+      }
+      const info = host.sequenceInfo(req.name);
+      if (info === null) throw statusError(grpc.status.INTERNAL, 'sequence vanished after advance');
+      return info;
+    }),
+  };
+}
+
+async function proposeChange(
+  host: NodeHost,
+  cc: Parameters<NodeHost['proposeConfChange']>[0],
+): Promise<void> {
+  const r = host.proposeConfChange(cc);
+  if (!r.ok) {
+    if (r.reason === 'conf-change-pending') {
+      throw statusError(
+        grpc.status.ABORTED,
+        'another membership change is in progress; retry shortly',
+      );
+    }
+    if (r.reason === 'invalid') {
+      throw statusError(
+        grpc.status.FAILED_PRECONDITION,
+        `membership change ${cc.type} ${cc.id} does not apply`,
+      );
+    }
+    throw statusError(
+      grpc.status.UNAVAILABLE,
+      `cannot change membership now: ${r.reason}`,
+      host.leaderAddress(),
+    );
+  }
+  try {
+    await host.waitApplied(r.index, r.term);
+  } catch (err) {
+    throw statusError(grpc.status.UNAVAILABLE, `membership change lost: ${(err as Error).message}`);
+  }
+}

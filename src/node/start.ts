@@ -1,0 +1,35 @@
+// startNode: the whole node (runtime + gRPC server), as `raftseq serve` runs it.
+
+import { startApiServer } from '../api/server.js';
+import { NodeHost } from './host.js';
+import type { RunningNode } from './index.js';
+import type { NodeOptions } from './options.js';
+
+export async function startNode(options: NodeOptions): Promise<RunningNode> {
+  const host = await NodeHost.open(options);
+  let api;
+  try {
+    api = await startApiServer(host);
+  } catch (err) {
+    await host.shutdown(0).catch(() => {});
+    throw err;
+  }
+  host.start();
+  api.health.setStatus('', 'SERVING');
+  host.log.info(
+    { listen: options.listen, port: api.port, advertise: options.advertise },
+    'serving',
+  );
+  let shuttingDown: Promise<void> | null = null;
+  const shutdown = (): Promise<void> => {
+    shuttingDown ??= (async () => {
+      await host.shutdown();
+      await api.close();
+    })();
+    return shuttingDown;
+  };
+  host.onFatal = () => {
+    void api.close();
+  };
+  return { id: options.id, shutdown, stopped: host.stopped, host, port: api.port };
+}
