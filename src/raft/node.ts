@@ -43,6 +43,9 @@ import type {
 
 const EMPTY = new Uint8Array(0);
 
+/** Index of the snapshot every initial member starts from (see bootstrapState). */
+export const BOOTSTRAP_INDEX = 1;
+
 /** Per-Ready bookkeeping needed when its persistence completes. */
 interface ReadyRecord {
   number: number;
@@ -583,7 +586,15 @@ export class RaftNode {
     // A node that holds no log at all (it lost its data or has not joined
     // yet) knows nothing of what was committed: it must never vote.
     const hasLog = this.log.lastIndex() > 0;
-    const granted = canVote && logOk && leaseOk && hasLog && this.role !== 'leader';
+    // A member still at the bootstrap point cannot tell whether it is new or
+    // lost its data directory (and with it entries it once acknowledged): it
+    // votes only while nobody has anything beyond the bootstrap, i.e. in the
+    // cluster's very first election. Once a leader has replicated to it, it
+    // votes normally.
+    const pastBootstrap =
+      this.log.lastIndex() > BOOTSTRAP_INDEX || m.lastLogIndex <= BOOTSTRAP_INDEX;
+    const granted =
+      canVote && logOk && leaseOk && hasLog && pastBootstrap && this.role !== 'leader';
     const resp: VoteResponse = {
       type: isPre ? 'pre-vote-resp' : 'vote-resp',
       from: this.id,
@@ -1050,10 +1061,10 @@ function sameSoftState(a: SoftState, b: SoftState): boolean {
 /** The state of a member of a brand-new cluster (all initial members start from it). */
 export function bootstrapState(voters: NodeId[], data: Uint8Array): InitialState {
   const snapshot: Snapshot = {
-    meta: { index: 1, term: 1, conf: { voters: voters.slice(), learners: [] } },
+    meta: { index: BOOTSTRAP_INDEX, term: 1, conf: { voters: voters.slice(), learners: [] } },
     data,
   };
-  return { hardState: { term: 1, vote: null, commit: 1 }, snapshot, entries: [] };
+  return { hardState: { term: 1, vote: null, commit: BOOTSTRAP_INDEX }, snapshot, entries: [] };
 }
 
 /** The state of a node that will join an existing cluster: no log, no configuration. */
