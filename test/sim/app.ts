@@ -56,7 +56,10 @@ export function decodeApp(s: Snapshot): AppState {
 /** A client payload: 4 bytes of a counter. */
 export function clientPayload(n: number): Uint8Array {
   const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, n, true);
+  out[0] = n & 0xff;
+  out[1] = (n >>> 8) & 0xff;
+  out[2] = (n >>> 16) & 0xff;
+  out[3] = n >>> 24;
   return out;
 }
 

@@ -7,8 +7,9 @@
 
 import { MUTANTS } from '../../src/raft/index.js';
 import type { Mutant } from '../../src/raft/index.js';
-import { DEFAULT_STEPS, runSeed } from './cluster.js';
-import type { SimResult } from './cluster.js';
+import { DEFAULT_STEPS } from './cluster.js';
+import { defaultJobs, runSeeds } from './pool.js';
+import type { SeedReport } from './pool.js';
 
 interface Args {
   seeds: number;
@@ -18,11 +19,12 @@ interface Args {
   steps: number;
   verbose: boolean;
   listMutants: boolean;
+  jobs: number;
 }
 
 function usage(msg: string): never {
   process.stderr.write(
-    `error: ${msg}\nusage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--mutant NAME] [--steps K] [--verbose]\n       npm run sim -- --list-mutants\n`,
+    `error: ${msg}\nusage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--mutant NAME] [--steps K] [--jobs J] [--verbose]\n       npm run sim -- --list-mutants\n`,
   );
   process.exit(2);
 }
@@ -36,6 +38,7 @@ function parse(argv: string[]): Args {
     steps: DEFAULT_STEPS,
     verbose: false,
     listMutants: false,
+    jobs: defaultJobs(),
   };
   const int = (v: string | undefined, name: string): number => {
     const n = Number(v);
@@ -71,6 +74,9 @@ function parse(argv: string[]): Args {
       case '--steps':
         a.steps = int(value(), '--steps');
         break;
+      case '--jobs':
+        a.jobs = Math.max(1, int(value(), '--jobs'));
+        break;
       case '--verbose':
         a.verbose = true;
         break;
@@ -86,7 +92,7 @@ function parse(argv: string[]): Args {
   return a;
 }
 
-export function formatViolation(r: SimResult): string {
+export function formatViolation(r: SeedReport): string {
   const v = r.violation;
   if (v === null) return '';
   return [
@@ -97,39 +103,37 @@ export function formatViolation(r: SimResult): string {
   ].join('\n');
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   if (args.listMutants) {
     for (const m of MUTANTS) process.stdout.write(`${m}\n`);
     return;
   }
   const t0 = performance.now();
-  let ran = 0;
   let violations = 0;
-  for (let s = args.from; s < args.from + args.seeds; s++) {
-    const r = runSeed({
-      seed: s,
-      nodes: args.nodes,
-      ...(args.mutant ? { mutant: args.mutant } : {}),
-      steps: args.steps,
-      ...(args.verbose ? { verbose: (l: string) => process.stdout.write(`[${s}] ${l}\n`) } : {}),
-    });
-    ran++;
-    if (r.violation !== null) {
+  const ran = await runSeeds(
+    { nodes: args.nodes, steps: args.steps, ...(args.mutant ? { mutant: args.mutant } : {}) },
+    args.from,
+    args.seeds,
+    args.jobs,
+    (r) => {
+      if (r.violation === null) return true;
       violations++;
       process.stdout.write(`${formatViolation(r)}\n`);
       process.stdout.write(
-        `  reproduce: npm run sim -- --seeds 1 --from ${s} --nodes ${args.nodes}${args.mutant ? ` --mutant ${args.mutant}` : ''}${args.steps !== DEFAULT_STEPS ? ` --steps ${args.steps}` : ''} --verbose\n`,
+        `  reproduce: npm run sim -- --seeds 1 --from ${r.seed} --nodes ${args.nodes}${args.mutant ? ` --mutant ${args.mutant}` : ''}${args.steps !== DEFAULT_STEPS ? ` --steps ${args.steps}` : ''} --verbose\n`,
       );
-      if (args.mutant) break;
-    }
-  }
+      // With a mutant, the first violation is the point: it was caught.
+      return args.mutant === undefined;
+    },
+    args.verbose ? (seed, line) => process.stdout.write(`[${seed}] ${line}\n`) : undefined,
+  );
   const secs = (performance.now() - t0) / 1000;
   process.stderr.write(
-    `${(ran / secs).toFixed(1)} seeds/s (${ran} seeds in ${secs.toFixed(1)} s)\n`,
+    `${(ran / secs).toFixed(1)} seeds/s (${ran} seeds in ${secs.toFixed(1)} s, ${args.nodes} nodes, ${args.verbose ? 1 : args.jobs} jobs)\n`,
   );
   process.stdout.write(`${ran} seeds, ${violations} violations\n`);
   process.exitCode = violations > 0 ? 1 : 0;
 }
 
-main();
+await main();

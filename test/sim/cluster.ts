@@ -36,7 +36,7 @@ import { EventHeap } from './heap.js';
 import { Checker, Violation } from './invariants.js';
 import { Network, TICK } from './network.js';
 import { Prng } from './prng.js';
-import { Trace } from './trace.js';
+import { Trace, formatMessage } from './trace.js';
 
 export const ELECTION_TICK = 10;
 export const HEARTBEAT_TICK = 1;
@@ -93,7 +93,9 @@ interface SimNode {
   pending: Pending[];
   lastPersistAt: number;
   app: AppState;
-  /** Removed from the cluster for good. */
+  /** Its removal is committed: never re-added, stopped soon. */
+  removed: boolean;
+  /** Removed from the cluster and shut down for good. */
   stopped: boolean;
   /** Global time until which its lease is valid (0: no lease). */
   leaseEnd: number;
@@ -131,6 +133,7 @@ export class Cluster {
   readonly checker = new Checker();
   readonly trace: Trace;
   private readonly heap = new EventHeap<Ev>();
+  private readonly delays: number[] = [0, 0];
   private readonly nodes = new Map<NodeId, SimNode>();
   private readonly order: SimNode[] = [];
   now = 0;
@@ -262,6 +265,7 @@ export class Cluster {
       pending: [],
       lastPersistAt: 0,
       app: initialApp(),
+      removed: false,
       stopped: false,
       leaseEnd: 0,
       role: 'follower',
@@ -377,13 +381,13 @@ export class Cluster {
     const node = this.nodes.get(msg.to);
     if (node === undefined || node.raft === null) return;
     if (this.net.isCut(msg.from, msg.to)) {
-      this.trace.msg(this.now, msg, '(dropped: link cut)');
+      this.trace.add(this.now, `dropped (link cut): ${formatMessage(msg)}`);
       return;
     }
     this.trace.msg(this.now, msg);
-    // A shallow copy: the receiver gets its own message object, as after a
-    // real transport; entries are frozen, so nobody can change them in place.
-    node.raft.step({ ...msg } as Message);
+    // Messages and their entries are frozen when sent: a duplicate delivers
+    // the same object twice, and no core can change a message in flight.
+    node.raft.step(msg);
     this.afterEvent(node);
   }
 
@@ -404,11 +408,14 @@ export class Cluster {
         );
       } else if (m.type === 'append') {
         for (const e of m.entries) Object.freeze(e);
+        Object.freeze(m.entries);
       } else if (m.type === 'snapshot') {
         this.stats.snapshotsSent++;
       }
-      for (const d of this.net.route(m.from, m.to)) {
-        this.heap.push({ time: this.now + d, kind: 'deliver', msg: m });
+      Object.freeze(m);
+      const copies = this.net.route(m.from, m.to, this.delays);
+      for (let i = 0; i < copies; i++) {
+        this.heap.push({ time: this.now + (this.delays[i] as number), kind: 'deliver', msg: m });
       }
     }
   }
@@ -503,18 +510,7 @@ export class Cluster {
     const raft = node.raft as RaftNode;
     node.disk.persist(rd);
     if (rd.entries.length > 0 || rd.snapshot !== null || rd.compacted !== null) {
-      const last = rd.entries.length > 0 ? (rd.entries[rd.entries.length - 1] as Entry).index : -1;
-      const what = [
-        rd.snapshot ? `snapshot ${rd.snapshot.meta.index}/${rd.snapshot.meta.term}` : '',
-        rd.compacted ? `compacted to ${rd.compacted.meta.index}` : '',
-        rd.entries.length > 0
-          ? `entries ${(rd.entries[0] as Entry).index}..${last} (term ${(rd.entries[rd.entries.length - 1] as Entry).term})`
-          : '',
-        rd.hardState ? `hs ${rd.hardState.term}/${rd.hardState.vote}/${rd.hardState.commit}` : '',
-      ]
-        .filter((s) => s)
-        .join(', ');
-      this.trace.add(this.now, `${node.id} fsync ready#${rd.number}: ${what}`);
+      this.trace.fsync(this.now, node.id, rd);
     }
     // 3. Durable now: the messages that had to wait, and advance.
     this.send(node, rd.persistedMessages);
@@ -586,6 +582,9 @@ export class Cluster {
 
   /** No two nodes may hold a valid lease at the same global instant. */
   private checkLease(node: SimNode, raft: RaftNode): void {
+    // Only a leader gets a lease; a node that held one is asked again after
+    // stepping down (a core that keeps a stale lease is caught that way).
+    if (node.role !== 'leader' && node.leaseEnd === 0) return;
     const lease = raft.lease();
     if (lease === null || node.ticks >= lease.validUntilTick) {
       node.leaseEnd = 0;
@@ -624,6 +623,7 @@ export class Cluster {
     if (cc.type === 'remove') {
       const gone = this.nodes.get(cc.id);
       if (gone !== undefined) {
+        gone.removed = true;
         this.heap.push({ time: this.now + this.rng.range(0, 30 * TICK), kind: 'stop', node: gone });
       }
     }
@@ -639,7 +639,7 @@ export class Cluster {
     const ctx = new Uint8Array(0);
     const members = new Set([...conf.voters, ...conf.learners]);
     // Add a learner: a node that never made it in, or a brand-new one.
-    const idle = this.order.find((n) => !n.stopped && !members.has(n.id) && n.disk.snapIndex === 0);
+    const idle = this.order.find((n) => !n.removed && !members.has(n.id) && n.disk.snapIndex === 0);
     if (conf.voters.length + conf.learners.length < 7) {
       options.push({ type: 'add-learner', id: idle?.id ?? `n${this.nextId}`, context: ctx });
     }

@@ -108,21 +108,23 @@ export class Network {
   }
 
   /**
-   * Decides the fate of one message sent now: the delivery delays of its
-   * copies (none if lost or its link is cut, two if duplicated).
+   * Decides the fate of one message sent now: writes the delivery delays of
+   * its copies into `out` and returns how many there are (0 if it is lost or
+   * its link is cut, 2 if it is duplicated).
    */
-  route(from: NodeId, to: NodeId): number[] {
+  route(from: NodeId, to: NodeId, out: number[]): number {
     this.sent++;
     if (this.isCut(from, to) || this.rng.chance(this.faults.loss)) {
       this.dropped++;
-      return [];
+      return 0;
     }
-    const one = this.delay();
+    out[0] = this.delay();
     if (this.rng.chance(this.faults.duplicate)) {
       this.duplicated++;
-      return [one, this.delay()];
+      out[1] = this.delay();
+      return 2;
     }
-    return [one];
+    return 1;
   }
 
   private delay(): number {

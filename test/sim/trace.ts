@@ -2,9 +2,15 @@
 // when a violation is reported, or at once with --verbose), so that tracing
 // costs almost nothing on the fast path.
 
-import type { Message } from '../../src/raft/types.js';
+import type { Entry, Message, NodeId, Ready } from '../../src/raft/types.js';
 
-type Item = string | { msg: Message; note: string };
+/** A durable write that completed, formatted on demand. */
+interface Fsync {
+  fsync: Ready;
+  node: NodeId;
+}
+
+type Item = string | Message | Fsync;
 
 export class Trace {
   private readonly times: number[];
@@ -24,9 +30,14 @@ export class Trace {
     this.push(time, text);
   }
 
-  /** A message event (delivery, drop): formatted later. */
-  msg(time: number, msg: Message, note = ''): void {
-    this.push(time, { msg, note });
+  /** A message delivery: formatted later. */
+  msg(time: number, msg: Message): void {
+    this.push(time, msg);
+  }
+
+  /** A completed fsync of a Ready's persistent part: formatted later. */
+  fsync(time: number, node: NodeId, rd: Ready): void {
+    this.push(time, { fsync: rd, node });
   }
 
   private push(time: number, item: Item): void {
@@ -51,7 +62,27 @@ export class Trace {
 function format(time: number, item: Item): string {
   const t = `t=${time}`;
   if (typeof item === 'string') return `${t} ${item}`;
-  return `${t} ${formatMessage(item.msg)}${item.note ? ` ${item.note}` : ''}`;
+  if ('fsync' in item)
+    return `${t} ${item.node} fsync ready#${item.fsync.number}: ${formatPersist(item.fsync)}`;
+  return `${t} ${formatMessage(item)}`;
+}
+
+export function formatPersist(rd: Ready): string {
+  const n = rd.entries.length;
+  const first = rd.entries[0] as Entry | undefined;
+  const last = rd.entries[n - 1] as Entry | undefined;
+  return [
+    rd.snapshot ? `snapshot ${rd.snapshot.meta.index}/${rd.snapshot.meta.term}` : '',
+    rd.compacted ? `compacted to ${rd.compacted.meta.index}` : '',
+    first && last
+      ? `entries ${first.index}..${last.index} (terms ${termsOf(rd.entries).trim().slice(6)})`
+      : '',
+    rd.hardState
+      ? `hard state term ${rd.hardState.term} vote ${rd.hardState.vote} commit ${rd.hardState.commit}`
+      : '',
+  ]
+    .filter((x) => x)
+    .join(', ');
 }
 
 export function formatMessage(m: Message): string {
