@@ -51,7 +51,7 @@ export class TestNode {
     readonly id: NodeId,
     private readonly cfg: Omit<RaftConfig, 'id' | 'rng'>,
     initial: InitialState,
-    private readonly seed: number,
+    readonly seed: number,
   ) {
     this.durable = {
       hardState: { ...initial.hardState },
@@ -116,6 +116,34 @@ export class Cluster {
   private readonly cfg: Omit<RaftConfig, 'id' | 'rng'>;
   private readonly seed: number;
 
+  /** This cluster's node configuration (without id and rng). */
+  config(): Omit<RaftConfig, 'id' | 'rng'> {
+    return this.cfg;
+  }
+
+  /**
+   * Replace node `id` with one started from `initial` (for tests that need
+   * particular logs, as etcd's paper tests build them). The node starts at
+   * tick 0 like every other node.
+   */
+  setState(id: NodeId, initial: InitialState): TestNode {
+    const seed = this.node(id).seed;
+    const n = new TestNode(id, this.cfg, initial, seed);
+    this.nodes.set(id, n);
+    return n;
+  }
+
+  /**
+   * Every node refuses to vote for electionTick ticks after it starts. Tick
+   * every node past that window and drop whatever the ticks produced.
+   */
+  passStartWindow(): void {
+    for (const n of this.nodes.values())
+      for (let i = 0; i < this.cfg.electionTick; i++) n.raft.tick();
+    this.processReadies();
+    this.queue = [];
+  }
+
   addEmptyNode(id: NodeId): TestNode {
     const n = new TestNode(id, this.cfg, emptyState(), this.seed * 100 + 50 + this.nodes.size);
     this.nodes.set(id, n);
@@ -134,20 +162,26 @@ export class Cluster {
 
   /** Process every node's Ready: persist (unless held), queue messages, apply. */
   processReadies(): void {
-    for (const n of this.nodes.values()) {
-      while (n.raft.hasReady()) {
-        const rd = n.raft.ready();
-        this.queue.push(...rd.messages);
-        if (n.holdPersist) {
-          n.held.push(rd);
-          continue;
-        }
-        this.finish(n, rd);
-      }
-    }
+    for (const n of this.nodes.values()) this.processNode(n);
   }
 
-  private finish(n: TestNode, rd: Ready): void {
+  /** Process one node's Readies; returns the messages it queued. */
+  processNode(n: TestNode): Message[] {
+    const out: Message[] = [];
+    while (n.raft.hasReady()) {
+      const rd = n.raft.ready();
+      out.push(...rd.messages);
+      this.queue.push(...rd.messages);
+      if (n.holdPersist) {
+        n.held.push(rd);
+        continue;
+      }
+      out.push(...this.finish(n, rd));
+    }
+    return out;
+  }
+
+  private finish(n: TestNode, rd: Ready): Message[] {
     n.persist(rd);
     this.queue.push(...rd.persistedMessages);
     n.raft.advance(rd);
@@ -156,12 +190,15 @@ export class Cluster {
       n.applied = [];
     }
     n.applied.push(...rd.committedEntries);
+    return rd.persistedMessages;
   }
 
-  releaseHeld(id: NodeId): void {
+  releaseHeld(id: NodeId): Message[] {
     const n = this.node(id);
     n.holdPersist = false;
-    for (const rd of n.held.splice(0)) this.finish(n, rd);
+    const out: Message[] = [];
+    for (const rd of n.held.splice(0)) out.push(...this.finish(n, rd));
+    return out;
   }
 
   /** Deliver queued messages (optionally only those matching) once. */
@@ -233,6 +270,39 @@ export class Cluster {
     if (leaders.length === 0) return null;
     return (leaders.sort((a, b) => b.raft.status().term - a.raft.status().term)[0] as TestNode).id;
   }
+}
+
+/** Entries with consecutive indexes from `first`, one per term in `terms`. */
+export function entries(first: number, terms: number[]): Entry[] {
+  return terms.map((term, i) => ({
+    index: first + i,
+    term,
+    type: 'normal' as const,
+    data: new TextEncoder().encode(`e${first + i}@${term}`),
+  }));
+}
+
+/**
+ * A member of a cluster bootstrapped with `voters` (snapshot at 1/1) whose
+ * log continues with one entry per term in `terms` (from index 2).
+ */
+export function stateWithLog(
+  voters: NodeId[],
+  terms: number[],
+  hard: { term?: number; vote?: NodeId | null; commit?: number } = {},
+): InitialState {
+  const base = bootstrapState(voters, new Uint8Array([0]));
+  const ents = entries(2, terms);
+  const lastTerm = ents.length > 0 ? (ents[ents.length - 1] as Entry).term : 1;
+  return {
+    hardState: {
+      term: hard.term ?? lastTerm,
+      vote: hard.vote ?? null,
+      commit: hard.commit ?? 1,
+    },
+    snapshot: base.snapshot,
+    entries: ents,
+  };
 }
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
