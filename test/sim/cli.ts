@@ -9,7 +9,7 @@ import { MUTANTS } from '../../src/raft/index.js';
 import type { Mutant } from '../../src/raft/index.js';
 import { DEFAULT_STEPS } from './cluster.js';
 import { defaultJobs, runSeeds } from './pool.js';
-import type { SeedReport } from './pool.js';
+import { formatViolation } from './report.js';
 
 interface Args {
   seeds: number;
@@ -92,17 +92,6 @@ function parse(argv: string[]): Args {
   return a;
 }
 
-export function formatViolation(r: SeedReport): string {
-  const v = r.violation;
-  if (v === null) return '';
-  return [
-    `VIOLATION seed ${r.seed}: ${v.invariant}`,
-    `  ${v.detail.split('\n').join('\n  ')}`,
-    `  trace (last ${v.trace.length} events):`,
-    ...v.trace.map((l) => `    ${l}`),
-  ].join('\n');
-}
-
 async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   if (args.listMutants) {
@@ -119,7 +108,7 @@ async function main(): Promise<void> {
     (r) => {
       if (r.violation === null) return true;
       violations++;
-      process.stdout.write(`${formatViolation(r)}\n`);
+      process.stdout.write(`${formatViolation(r.seed, r.violation)}\n`);
       process.stdout.write(
         `  reproduce: npm run sim -- --seeds 1 --from ${r.seed} --nodes ${args.nodes}${args.mutant ? ` --mutant ${args.mutant}` : ''}${args.steps !== DEFAULT_STEPS ? ` --steps ${args.steps}` : ''} --verbose\n`,
       );

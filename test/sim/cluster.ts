@@ -43,7 +43,7 @@ export const HEARTBEAT_TICK = 1;
 /** Max clock skew of a node against nominal time (the lease allows ~10% per election timeout). */
 export const MAX_SKEW = 0.03;
 export const LIVENESS_TIMEOUTS = 40;
-export const DEFAULT_STEPS = 1500;
+export const DEFAULT_STEPS = 1000;
 const PROBE_BASE = 0x70000000;
 
 export interface SimOptions {
