@@ -1149,7 +1149,7 @@ describe('thesis §6.4.1 leader lease', () => {
 });
 
 describe('thesis §6.4.1 leader lease: operator-started elections', () => {
-  // CORE BUG: RaftNode.campaign() (src/raft/node.ts, `campaign()`, ~line 200)
+  // CORE BUG: RaftNode.campaign() (src/raft/node.ts:203, as of ad687ac)
   // starts a pre-vote round even while this node is inside its no-vote window
   // (it heard from the leader less than electionTick ticks ago). Its own
   // self-vote is then a vote "for another candidate" cast inside the window
@@ -1157,7 +1157,7 @@ describe('thesis §6.4.1 leader lease: operator-started elections', () => {
   // n1's lease counts on n2), n3 lost contact with n1, and campaign() on n2
   // elects n2 in term 3 with n3's vote while n1 still holds a valid lease in
   // term 2: two nodes may serve lease reads at once. Expected: campaign()
-  // does nothing while inLeaderContact() (as tickElection can never fire
+  // does nothing while inLeaderContact() (node.ts:615; tickElection can never fire
   // inside the window), or the lease must not count such a follower.
   it.skip('a follower inside the lease window cannot be made leader by campaign()', () => {
     const c = new Cluster(V3);
