@@ -199,9 +199,14 @@ export class RaftNode {
     }
   }
 
-  /** Start an election now (tests and operator tools). */
+  /**
+   * Start an election now (tests and operator tools). Does nothing while this
+   * node heard from a live leader less than an election timeout ago: that
+   * leader's lease may count on us not helping anyone else win. (A planned
+   * change of leader is transferLeadership, which revokes the lease first.)
+   */
   campaign(): void {
-    if (this.role === 'leader' || !this.isPromotable()) return;
+    if (this.role === 'leader' || !this.isPromotable() || this.inLeaderContact()) return;
     this.hup(false);
   }
 
@@ -395,7 +400,7 @@ export class RaftNode {
     if (this.role === 'leader') {
       // The leader counts itself toward a commit only for what it has fsynced.
       (this.progress.get(this.id) as Progress).maybeUpdate(this.log.persisted);
-      this.maybeCommit();
+      if (this.maybeCommit()) this.broadcastPending = true;
       this.flushBroadcast();
     }
   }
