@@ -1,0 +1,600 @@
+// The leader's allocator: hands out ranges of sequence values from blocks
+// reserved through the Raft log.
+//
+// One allocator per node; it serves only between becomeLeader() and stepDown(),
+// after the term's no-op has been applied. Plain TypeScript, no I/O: the clock,
+// the proposer, the lease check and the state machine are injected.
+//
+// Rules that keep "never twice" (see machine.ts for the cross-leader argument):
+//  * A value is served only if it lies in [startFor(seq), reservedUpTo(seq)] of
+//    the local state machine, read at the moment of answering. The state
+//    machine only counts *committed and applied* reservations, so nothing is
+//    served from a block that is still in flight.
+//  * Nothing is served before the term's no-op is applied (until then startFor
+//    describes the previous leader's epoch), after stepDown(), after seal(),
+//    while a handover of this epoch is pending, or once the local state machine
+//    has seen a newer term's no-op.
+//  * Every answer re-checks all of that, plus leaseValid(), synchronously just
+//    before the cursor moves; nothing is awaited between the check and the
+//    answer, so nothing can change in between.
+//  * A request that fails consumes nothing.
+//
+// Reservations extend one contiguous range per sequence (reserved only grows
+// and the leader owns everything from its start to reserved), so a request
+// that does not fit the rest of the committed range simply waits for the next
+// extension and then uses the rest too: no block remainder is ever skipped.
+// (The 'block-remainder' waste counter exists for dashboards and stays 0.)
+
+import { MAX_VALUE } from './commands.js';
+import type { Command, HandoverItem } from './commands.js';
+import type { SequenceStateMachine } from './machine.js';
+
+export type AllocatorErrorCode = 'UNAVAILABLE' | 'OUT_OF_RANGE' | 'INVALID_ARGUMENT' | 'CANCELLED';
+
+export abstract class AllocatorError extends Error {
+  /** The gRPC status the API should answer with. */
+  abstract readonly code: AllocatorErrorCode;
+}
+
+export type NotLeaderReason =
+  'not-leader' | 'stepped-down' | 'term-changed' | 'sealed' | 'handover-pending' | 'superseded';
+
+/** This node is not (or no longer, or not yet allowed to act as) the serving leader. */
+export class NotLeaderError extends AllocatorError {
+  override name = 'NotLeaderError';
+  readonly code = 'UNAVAILABLE';
+  constructor(readonly reason: NotLeaderReason) {
+    super(`not the serving leader (${reason})`);
+  }
+}
+
+/** The leader's lease is not valid at the moment of answering. */
+export class LeaseExpiredError extends AllocatorError {
+  override name = 'LeaseExpiredError';
+  readonly code = 'UNAVAILABLE';
+  constructor() {
+    super('leader lease not valid; retry');
+  }
+}
+
+/** The reservation the request waited for could not be committed (timeout, I/O). */
+export class ReservationFailedError extends AllocatorError {
+  override name = 'ReservationFailedError';
+  readonly code = 'UNAVAILABLE';
+  constructor(cause: unknown) {
+    super(`reservation failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+  }
+}
+
+/** The request would pass 2^63-1. Nothing was consumed. */
+export class OutOfRangeError extends AllocatorError {
+  override name = 'OutOfRangeError';
+  readonly code = 'OUT_OF_RANGE';
+  constructor(
+    readonly sequence: string,
+    readonly next: bigint,
+    readonly count: number,
+  ) {
+    super(
+      `sequence ${JSON.stringify(sequence)} cannot hand out ${count} more value(s) from ${next}: ` +
+        `the largest value is ${MAX_VALUE}`,
+    );
+  }
+}
+
+export class InvalidArgumentError extends AllocatorError {
+  override name = 'InvalidArgumentError';
+  readonly code = 'INVALID_ARGUMENT';
+}
+
+/** The caller's AbortSignal fired while the request waited. Nothing was consumed. */
+export class CancelledError extends AllocatorError {
+  override name = 'CancelledError';
+  readonly code = 'CANCELLED';
+  constructor(reason: unknown) {
+    super('request cancelled while waiting', { cause: reason });
+  }
+}
+
+export type WasteCause = 'block-remainder' | 'crash' | 'handover' | 'advance';
+
+export interface AllocatorOptions {
+  sm: SequenceStateMachine;
+  /** Resolves once the entry is committed and applied locally; rejects on loss of leadership/timeouts. */
+  propose: (cmd: Command) => Promise<void>;
+  /** Monotonic milliseconds. */
+  now: () => number;
+  /** Whether the leader lease is valid right now. */
+  leaseValid: () => boolean;
+  /** Seconds of traffic a block should cover. Default 2. */
+  targetSeconds?: number;
+  /** Default 16. */
+  minBlock?: number;
+  /** Default 1_000_000. */
+  maxBlock?: number;
+  /** Time constant of the rate EWMA in ms. Default 1000. */
+  rateTauMs?: number;
+  /** Rate samples are taken at most this often per sequence, in ms. Default 100. */
+  rateWindowMs?: number;
+}
+
+export interface NextResult {
+  first: bigint;
+  count: number;
+}
+
+export interface SequenceStats {
+  /** Values handed out. */
+  served: bigint;
+  /** Successful next() calls. */
+  requests: number;
+  /** Values skipped (never served), by cause. Settled when this node learns the next epoch's start. */
+  skipped: Record<WasteCause, bigint>;
+  reservationsProposed: number;
+  reservationsCommitted: number;
+  reservationsFailed: number;
+  /** Values per second (EWMA). */
+  rate: number;
+  /** The block size the next reservation would use. */
+  block: number;
+  /** Next value to hand out in the current term, or null when not serving it. */
+  cursor: bigint | null;
+  reserved: bigint;
+}
+
+export interface AllocatorStats {
+  serving: boolean;
+  term: number | null;
+  sealed: boolean;
+  sequences: Map<string, SequenceStats>;
+}
+
+interface Reservation {
+  upTo: bigint;
+  promise: Promise<void>;
+}
+
+interface Batch {
+  items: Map<string, bigint>;
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** Per-term, per-sequence serving state. Dropped on every term change. */
+interface TermSeq {
+  cursor: bigint;
+  inflight: Reservation | null;
+}
+
+/** Per-sequence history kept across terms: rate and counters. */
+class SeqHistory {
+  rate = 0;
+  windowStart = -1;
+  windowCount = 0;
+  served = 0n;
+  requests = 0;
+  skipped: Record<WasteCause, bigint> = {
+    'block-remainder': 0n,
+    crash: 0n,
+    handover: 0n,
+    advance: 0n,
+  };
+  proposed = 0;
+  committed = 0;
+  failed = 0;
+}
+
+interface Leadership {
+  term: number;
+  noopIndex: number;
+  ready: boolean;
+  sealed: boolean;
+  /** sm.epoch once ready. */
+  epoch: number;
+  seqs: Map<string, TermSeq>;
+  readyPromise: Promise<void>;
+  resolveReady: () => void;
+  /** Rejects when this leadership ends; raced against every wait. */
+  ended: Promise<never>;
+  end: (e: NotLeaderError) => void;
+}
+
+export class Allocator {
+  private readonly sm: SequenceStateMachine;
+  private readonly proposeFn: (cmd: Command) => Promise<void>;
+  private readonly now: () => number;
+  private readonly leaseValid: () => boolean;
+  private readonly targetSeconds: number;
+  private readonly minBlock: number;
+  private readonly maxBlock: number;
+  private readonly rateTauMs: number;
+  private readonly rateWindowMs: number;
+
+  private leader: Leadership | null = null;
+  private readonly history = new Map<string, SeqHistory>();
+  private batch: Batch | null = null;
+  /** Cursors at the end of this node's last leadership, settled into waste at the next epoch. */
+  private lastCursors: { epoch: number; cursors: Map<string, bigint> } | null = null;
+
+  constructor(opts: AllocatorOptions) {
+    this.sm = opts.sm;
+    this.proposeFn = opts.propose;
+    this.now = opts.now;
+    this.leaseValid = opts.leaseValid;
+    this.targetSeconds = opts.targetSeconds ?? 2;
+    this.minBlock = opts.minBlock ?? 16;
+    this.maxBlock = opts.maxBlock ?? 1_000_000;
+    this.rateTauMs = opts.rateTauMs ?? 1000;
+    this.rateWindowMs = opts.rateWindowMs ?? 100;
+    if (!(this.minBlock >= 1 && this.maxBlock >= this.minBlock)) {
+      throw new RangeError('need 1 <= minBlock <= maxBlock');
+    }
+  }
+
+  /** The term this node leads (whether or not it is ready), or null. */
+  get term(): number | null {
+    return this.leader?.term ?? null;
+  }
+
+  /** Leader, no-op applied, not sealed. (The lease is checked per answer.) */
+  get serving(): boolean {
+    return this.leader !== null && this.leader.ready && !this.leader.sealed;
+  }
+
+  // -------------------------------------------------------------------------
+  // Lifecycle, driven by the runtime
+
+  /**
+   * This node became leader of `term`; its no-op is at `noopIndex`. Serving
+   * starts once the state machine has applied that index (see onApplied).
+   */
+  becomeLeader(term: number, noopIndex: number): void {
+    if (this.leader !== null) this.stepDown();
+    let resolveReady!: () => void;
+    const readyPromise = new Promise<void>((r) => (resolveReady = r));
+    let end!: (e: NotLeaderError) => void;
+    const ended = new Promise<never>((_, reject) => (end = reject));
+    ended.catch(() => {}); // observed through races only
+    this.leader = {
+      term,
+      noopIndex,
+      ready: false,
+      sealed: false,
+      epoch: -1,
+      seqs: new Map(),
+      readyPromise,
+      resolveReady,
+      ended,
+      end,
+    };
+    this.checkReady();
+  }
+
+  /**
+   * Leadership lost (or the node is stopping). From now on nothing is served
+   * from memory; waiting requests are rejected with NotLeaderError.
+   */
+  stepDown(): void {
+    const l = this.leader;
+    if (l === null) return;
+    this.leader = null;
+    if (l.ready) {
+      const cursors = new Map<string, bigint>();
+      for (const [seq, t] of l.seqs) cursors.set(seq, t.cursor);
+      this.lastCursors = { epoch: l.epoch, cursors };
+    }
+    l.end(new NotLeaderError('stepped-down'));
+  }
+
+  /**
+   * Call after the state machine applied entries up to `index` (on every node,
+   * leader or not; ideally after every entry, at least after every batch).
+   */
+  onApplied(index: number): void {
+    this.settleWaste();
+    if (this.leader !== null && !this.leader.ready && index >= this.leader.noopIndex) {
+      this.checkReady();
+    }
+  }
+
+  private checkReady(): void {
+    const l = this.leader;
+    if (l === null || l.ready || this.sm.lastApplied < l.noopIndex) return;
+    if (this.sm.lastNoopTerm !== l.term) {
+      // The entry at noopIndex was not our no-op, or a newer leader already exists.
+      this.stepDown();
+      return;
+    }
+    l.ready = true;
+    l.epoch = this.sm.epoch;
+    l.resolveReady();
+  }
+
+  /**
+   * Graceful hand-over: stop serving now and return the exact next value of
+   * every sequence this term served from (plus the ones it inherited from a
+   * handover, redundantly: the state machine carries those forward), for a
+   * `handover` command. Returns [] if the term's no-op is not applied yet:
+   * nothing was served, and the state machine carries the inherited values.
+   * Idempotent. The runtime proposes the handover only after calling this.
+   */
+  seal(): HandoverItem[] {
+    const l = this.leader;
+    if (l === null) return [];
+    l.sealed = true;
+    if (!l.ready) return [];
+    const items = new Map<string, bigint>();
+    const inherited = this.sm.inheritedHandover();
+    if (inherited !== null) {
+      for (const seq of inherited.keys()) items.set(seq, this.sm.startFor(seq));
+    }
+    for (const [seq, t] of l.seqs) {
+      const start = this.sm.startFor(seq);
+      items.set(seq, t.cursor > start ? t.cursor : start);
+    }
+    return [...items].map(([sequence, next]) => ({ sequence, next }));
+  }
+
+  /** After a `resume` committed (transfer aborted): serve again. */
+  unseal(): void {
+    if (this.leader !== null) this.leader.sealed = false;
+  }
+
+  // -------------------------------------------------------------------------
+  // Serving
+
+  /**
+   * Hands out `count` contiguous values of `sequence`. Resolves only with
+   * values inside the committed reservation; rejects with an AllocatorError
+   * (NotLeaderError, LeaseExpiredError, ReservationFailedError,
+   * OutOfRangeError, InvalidArgumentError, CancelledError) having consumed
+   * nothing.
+   */
+  async next(
+    sequence: string,
+    count = 1,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<NextResult> {
+    if (!Number.isSafeInteger(count) || count < 1) {
+      throw new InvalidArgumentError(`count must be a positive integer, got ${count}`);
+    }
+    const l = this.leader;
+    if (l === null) throw new NotLeaderError('not-leader');
+    if (!l.ready) await this.wait(l, l.readyPromise, opts.signal);
+    const n = BigInt(count);
+    for (;;) {
+      this.assertServing(l);
+      const t = this.termSeq(l, sequence);
+      const last = t.cursor + n - 1n;
+      if (last > MAX_VALUE) throw new OutOfRangeError(sequence, t.cursor, count);
+      const reserved = this.sm.reservedUpTo(sequence);
+      if (last <= reserved) {
+        if (!this.leaseValid()) throw new LeaseExpiredError();
+        if (opts.signal?.aborted) throw new CancelledError(opts.signal.reason);
+        const first = t.cursor;
+        t.cursor = last + 1n;
+        const h = this.hist(sequence);
+        h.served += n;
+        h.requests++;
+        this.observeRate(h, count);
+        this.maybeRefill(l, sequence, t, reserved, h);
+        return { first, count };
+      }
+      let r = t.inflight;
+      if (r === null) r = this.reserve(l, sequence, t, last, count);
+      await this.wait(l, r.promise, opts.signal);
+    }
+  }
+
+  /** Throws unless `l` may serve right now (apart from the lease). */
+  private assertServing(l: Leadership): void {
+    if (this.leader !== l) throw new NotLeaderError('term-changed');
+    if (l.sealed) throw new NotLeaderError('sealed');
+    if (this.sm.lastNoopTerm !== l.term || this.sm.epoch !== l.epoch) {
+      this.stepDown();
+      throw new NotLeaderError('superseded');
+    }
+    if (this.sm.pendingHandover() !== null) throw new NotLeaderError('handover-pending');
+  }
+
+  /** The term-local state of a sequence, its cursor at least this epoch's start. */
+  private termSeq(l: Leadership, sequence: string): TermSeq {
+    const start = this.sm.startFor(sequence);
+    let t = l.seqs.get(sequence);
+    if (t === undefined) {
+      t = { cursor: start, inflight: null };
+      l.seqs.set(sequence, t);
+    } else if (t.cursor < start) {
+      // An `advance` moved the sequence forward during this term.
+      this.hist(sequence).skipped.advance += start - t.cursor;
+      t.cursor = start;
+    }
+    return t;
+  }
+
+  private async wait(l: Leadership, p: Promise<void>, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw new CancelledError(signal.reason);
+    let onAbort: (() => void) | undefined;
+    const races: Promise<void>[] = [p, l.ended];
+    if (signal !== undefined) {
+      races.push(
+        new Promise<never>((_, reject) => {
+          onAbort = () => reject(new CancelledError(signal.reason));
+          signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      );
+    }
+    try {
+      await Promise.race(races);
+    } catch (e) {
+      if (e instanceof AllocatorError) throw e;
+      if (this.leader !== l) throw new NotLeaderError('stepped-down');
+      throw new ReservationFailedError(e);
+    } finally {
+      if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Reservations
+
+  private blockSize(h: SeqHistory, count: number): number {
+    const want = Math.ceil(this.currentRate(h) * this.targetSeconds);
+    const b = Math.min(this.maxBlock, Math.max(this.minBlock, want));
+    return Math.max(b, count);
+  }
+
+  /** Double buffer: refill in the background when less than half a block is left. */
+  private maybeRefill(
+    l: Leadership,
+    sequence: string,
+    t: TermSeq,
+    reserved: bigint,
+    h: SeqHistory,
+  ): void {
+    if (t.inflight !== null || reserved >= MAX_VALUE) return;
+    const left = reserved - t.cursor + 1n;
+    if (left * 2n >= BigInt(this.blockSize(h, 1))) return;
+    const r = this.reserve(l, sequence, t, t.cursor, 1);
+    r.promise.catch(() => {}); // a background refill failing is not a request failing
+  }
+
+  /**
+   * Proposes (batched with the other sequences of this tick) a reservation
+   * reaching at least `need`, capped at MAX_VALUE. Caller ensures none is in flight.
+   */
+  private reserve(
+    l: Leadership,
+    sequence: string,
+    t: TermSeq,
+    need: bigint,
+    count: number,
+  ): Reservation {
+    const h = this.hist(sequence);
+    const reserved = this.sm.reservedUpTo(sequence);
+    const top = reserved > t.cursor - 1n ? reserved : t.cursor - 1n;
+    let upTo = top + BigInt(this.blockSize(h, count));
+    if (upTo < need) upTo = need;
+    if (upTo > MAX_VALUE) upTo = MAX_VALUE;
+    const batch = this.openBatch(l);
+    batch.items.set(sequence, upTo);
+    h.proposed++;
+    const r: Reservation = { upTo, promise: batch.promise };
+    t.inflight = r;
+    batch.promise.then(
+      () => {
+        h.committed++;
+        if (t.inflight === r) t.inflight = null;
+      },
+      () => {
+        h.failed++;
+        if (t.inflight === r) t.inflight = null;
+      },
+    );
+    return r;
+  }
+
+  private openBatch(l: Leadership): Batch {
+    if (this.batch !== null) return this.batch;
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => {});
+    const batch: Batch = { items: new Map(), promise, resolve, reject };
+    this.batch = batch;
+    queueMicrotask(() => {
+      this.batch = null;
+      if (this.leader !== l || l.sealed) {
+        batch.reject(new NotLeaderError(this.leader !== l ? 'stepped-down' : 'sealed'));
+        return;
+      }
+      const items = [...batch.items].map(([sequence, upTo]) => ({ sequence, upTo }));
+      let p: Promise<void>;
+      try {
+        p = this.proposeFn({ type: 'reserve', items });
+      } catch (e) {
+        p = Promise.reject(e);
+      }
+      p.then(batch.resolve, batch.reject);
+    });
+    return batch;
+  }
+
+  // -------------------------------------------------------------------------
+  // Rate and waste accounting
+
+  private hist(sequence: string): SeqHistory {
+    let h = this.history.get(sequence);
+    if (h === undefined) {
+      h = new SeqHistory();
+      this.history.set(sequence, h);
+    }
+    return h;
+  }
+
+  private observeRate(h: SeqHistory, count: number): void {
+    const now = this.now();
+    if (h.windowStart < 0) h.windowStart = now;
+    h.windowCount += count;
+    const elapsed = now - h.windowStart;
+    if (elapsed >= this.rateWindowMs) {
+      const alpha = 1 - Math.exp(-elapsed / this.rateTauMs);
+      h.rate += alpha * ((h.windowCount * 1000) / elapsed - h.rate);
+      h.windowStart = now;
+      h.windowCount = 0;
+    }
+  }
+
+  /** The EWMA, or the open window's rate if that is higher (so bursts react at once). */
+  private currentRate(h: SeqHistory): number {
+    if (h.windowStart < 0) return h.rate;
+    const elapsed = this.now() - h.windowStart;
+    const open = elapsed > 0 ? (h.windowCount * 1000) / Math.max(elapsed, this.rateWindowMs) : 0;
+    return Math.max(h.rate, open);
+  }
+
+  /**
+   * Once the state machine is in a later epoch than this node's last
+   * leadership, the values between where this node stopped and where the
+   * next leader started were skipped: 'handover' if that epoch inherited a
+   * handover, else 'crash'. Exact when this process survived its leadership;
+   * a killed process cannot count its own loss.
+   */
+  private settleWaste(): void {
+    const lc = this.lastCursors;
+    if (lc === null || this.sm.epoch <= lc.epoch) return;
+    this.lastCursors = null;
+    const cause: WasteCause = this.sm.inheritedHandover() !== null ? 'handover' : 'crash';
+    for (const [seq, cursor] of lc.cursors) {
+      const start = this.sm.startFor(seq);
+      if (start > cursor) this.hist(seq).skipped[cause] += start - cursor;
+    }
+  }
+
+  stats(): AllocatorStats {
+    const l = this.leader;
+    const sequences = new Map<string, SequenceStats>();
+    for (const [seq, h] of this.history) {
+      const t = l?.ready ? l.seqs.get(seq) : undefined;
+      sequences.set(seq, {
+        served: h.served,
+        requests: h.requests,
+        skipped: { ...h.skipped },
+        reservationsProposed: h.proposed,
+        reservationsCommitted: h.committed,
+        reservationsFailed: h.failed,
+        rate: this.currentRate(h),
+        block: this.blockSize(h, 1),
+        cursor: t?.cursor ?? null,
+        reserved: this.sm.reservedUpTo(seq),
+      });
+    }
+    return { serving: this.serving, term: l?.term ?? null, sealed: l?.sealed ?? false, sequences };
+  }
+}
