@@ -343,6 +343,18 @@ export class Allocator {
     if (this.leader !== null) this.leader.sealed = false;
   }
 
+  /**
+   * For admin display (`sequence show`): the next value this leader would hand
+   * out, or null when not serving. Informational only; never a reservation.
+   */
+  peekNext(sequence: string): bigint | null {
+    const l = this.leader;
+    if (l === null || !l.ready) return null;
+    const start = this.sm.startFor(sequence);
+    const cursor = l.seqs.get(sequence)?.cursor;
+    return cursor !== undefined && cursor > start ? cursor : start;
+  }
+
   // -------------------------------------------------------------------------
   // Serving
 

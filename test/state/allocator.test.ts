@@ -98,6 +98,8 @@ describe('Allocator', () => {
     await n.commitAll();
     await expect(p).resolves.toEqual({ first: 1n, count: 1 });
     await expect(n.alloc.next('a', 3)).resolves.toEqual({ first: 2n, count: 3 });
+    expect(n.alloc.peekNext('a')).toBe(5n);
+    expect(n.alloc.peekNext('untouched')).toBe(1n);
     expect(n.proposals).toHaveLength(0); // still more than half a block left
   });
 
