@@ -1,0 +1,159 @@
+// Human and JSON renderings of the CLI's answers.
+import type { ClusterStatus, MemberInfo, SequenceInfo } from '../client/index.js';
+
+/** A plain-text table: a header row, then rows, columns padded to fit. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** Milliseconds for people: "12 ms", "3.4 s", "5 min". */
+export function humanMs(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '-';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}
+
+/** A uint64 as a JSON number while it is exact, else as a string. */
+function jsonInt(v: bigint): number | string {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+}
+
+/** `next` output: "42", or "42..51" for a range. */
+export function formatRange(first: bigint, count: number): string {
+  return count === 1 ? `${first}` : `${first}..${first + BigInt(count) - 1n}`;
+}
+
+export function memberJson(m: MemberInfo): Record<string, unknown> {
+  return {
+    id: m.id,
+    address: m.address,
+    advertise: m.advertise === '' ? m.address : m.advertise,
+    role: m.role,
+    matchIndex: jsonInt(m.matchIndex),
+    lastContactMs: m.lastContactMs,
+  };
+}
+
+/** `cluster status --json`. */
+export function statusJson(s: ClusterStatus): Record<string, unknown> {
+  return {
+    leader: s.leader,
+    leaderAddress: s.leaderAddress,
+    term: jsonInt(s.term),
+    members: s.members.map(memberJson),
+    answeredBy: { id: s.nodeId, role: s.role, endpoint: s.endpoint },
+    commitIndex: jsonInt(s.commitIndex),
+    appliedIndex: jsonInt(s.appliedIndex),
+    firstIndex: jsonInt(s.firstIndex),
+    lastIndex: jsonInt(s.lastIndex),
+    leaseRemainingMs: s.leaseRemainingMs,
+    valuesServed: s.valuesServed.toString(),
+    valuesSkipped: s.valuesSkipped.toString(),
+  };
+}
+
+/** `cluster status` for people. */
+export function statusText(s: ClusterStatus): string {
+  const fromLeader = s.role === 'leader';
+  const lines: string[] = [];
+  const leader =
+    s.leader === null
+      ? 'none known'
+      : `${s.leader}${s.leaderAddress !== null ? ` (${s.leaderAddress})` : ''}`;
+  lines.push(
+    `leader ${leader}   term ${s.term}   commit ${s.commitIndex}   applied ${s.appliedIndex}` +
+      (fromLeader ? `   lease ${humanMs(s.leaseRemainingMs)} left` : ''),
+  );
+  lines.push(
+    `answered by ${s.nodeId || '?'} (${s.role || '?'}) at ${s.endpoint}` +
+      `   log ${s.firstIndex}..${s.lastIndex}   values served ${s.valuesServed}, skipped ${s.valuesSkipped}`,
+  );
+  if (!fromLeader) {
+    lines.push(
+      s.leader === null
+        ? 'no leader known: match index and last contact are unknown'
+        : "the leader did not answer: this is a follower's view (no match index or last contact)",
+    );
+  }
+  const showAdvertise = s.members.some((m) => m.advertise !== '' && m.advertise !== m.address);
+  const header = [
+    'ID',
+    'ADDRESS',
+    ...(showAdvertise ? ['ADVERTISE'] : []),
+    'ROLE',
+    'MATCH',
+    'BEHIND',
+    'LAST CONTACT',
+  ];
+  const rows = s.members.map((m) => {
+    const self = m.id === s.nodeId;
+    const behind = s.commitIndex > m.matchIndex ? s.commitIndex - m.matchIndex : 0n;
+    return [
+      m.id + (self ? '*' : ''),
+      m.address,
+      ...(showAdvertise ? [m.advertise || m.address] : []),
+      m.role,
+      fromLeader ? `${m.matchIndex}` : '-',
+      fromLeader ? `${behind}` : '-',
+      fromLeader && !self ? humanMs(m.lastContactMs) : '-',
+    ];
+  });
+  return lines.join('\n') + '\n\n' + table(header, rows) + '(* answered)\n';
+}
+
+export function membersText(members: readonly MemberInfo[]): string {
+  return table(
+    ['ID', 'ADDRESS', 'ROLE'],
+    members.map((m) => [m.id, m.address, m.role]),
+  );
+}
+
+export function sequenceJson(s: SequenceInfo): Record<string, string> {
+  return {
+    name: s.name,
+    next: s.next.toString(),
+    reserved: s.reserved.toString(),
+    served: s.served.toString(),
+    skipped: s.skipped.toString(),
+    block: s.block.toString(),
+  };
+}
+
+export function sequencesText(list: readonly SequenceInfo[]): string {
+  return table(
+    ['NAME', 'NEXT', 'RESERVED', 'SERVED', 'SKIPPED', 'BLOCK'],
+    list.map((s) => [
+      s.name,
+      `${s.next}`,
+      `${s.reserved}`,
+      `${s.served}`,
+      `${s.skipped}`,
+      `${s.block}`,
+    ]),
+  );
+}
+
+export function sequenceText(s: SequenceInfo): string {
+  return table(
+    ['FIELD', 'VALUE'],
+    [
+      ['name', s.name],
+      ['next', `${s.next}`],
+      ['reserved', `${s.reserved}`],
+      ['served', `${s.served}`],
+      ['skipped', `${s.skipped}`],
+      ['block', `${s.block}`],
+    ],
+  )
+    .split('\n')
+    .slice(1)
+    .join('\n');
+}

@@ -1,0 +1,23 @@
+// The raftseq client library. See SequenceClient.
+export { SequenceClient, CLIENT_DEFAULTS, LEADER_METADATA_KEY } from './client.js';
+export type {
+  AddMemberRequest,
+  BackoffOptions,
+  CallOptions,
+  ClusterStatus,
+  MemberInfo,
+  MemberRole,
+  NextResult,
+  SequenceClientOptions,
+  SequenceInfo,
+  TransferLeadershipResult,
+} from './client.js';
+export { GrpcStatus, RaftseqError, statusName } from './errors.js';
+export type { RaftseqErrorOptions } from './errors.js';
+export {
+  MAX_SEQUENCE_NAME_BYTES,
+  MAX_SEQUENCE_VALUE,
+  hostPortProblem,
+  parseEndpoints,
+  sequenceNameProblem,
+} from './validate.js';

@@ -1,0 +1,232 @@
+// A fake raftseq node for client and CLI tests: a real gRPC server speaking
+// raftseq.v1.Sequencer and raftseq.v1.Cluster from the real protos, whose
+// answers each test scripts (serve, redirect, fail, hang).
+import * as grpc from '@grpc/grpc-js';
+import { createServer } from 'node:net';
+import { raftseqServices } from '../../src/client/proto.js';
+
+export type Method =
+  | 'Next'
+  | 'Status'
+  | 'AddMember'
+  | 'RemoveMember'
+  | 'TransferLeadership'
+  | 'ListSequences'
+  | 'GetSequence'
+  | 'AdvanceSequence';
+
+/** What a scripted handler answers. */
+export type Reply =
+  | { response: object }
+  | { error: { code: grpc.status; details: string; leader?: string } }
+  | { hang: true };
+
+export type Handler = (
+  request: Record<string, unknown>,
+  call: RecordedCall,
+) => Reply | Promise<Reply>;
+
+export interface RecordedCall {
+  method: Method;
+  request: Record<string, unknown>;
+  /** ms since the epoch, or null if the client sent no deadline. */
+  deadline: number | null;
+  /** performance.now() at arrival. */
+  at: number;
+}
+
+export interface FakeNode {
+  readonly address: string;
+  readonly calls: RecordedCall[];
+  /** Replaces the handler of `method`. */
+  on(method: Method, handler: Handler): void;
+  callsOf(method: Method): RecordedCall[];
+  stop(): Promise<void>;
+}
+
+const SEQUENCER_METHODS: Method[] = ['Next'];
+const CLUSTER_METHODS: Method[] = [
+  'Status',
+  'AddMember',
+  'RemoveMember',
+  'TransferLeadership',
+  'ListSequences',
+  'GetSequence',
+  'AdvanceSequence',
+];
+
+/** Starts a fake node on 127.0.0.1 (ephemeral port). Unscripted methods answer UNIMPLEMENTED. */
+export async function startFakeNode(
+  handlers: Partial<Record<Method, Handler>> = {},
+): Promise<FakeNode> {
+  const table = new Map<Method, Handler>(Object.entries(handlers) as [Method, Handler][]);
+  const calls: RecordedCall[] = [];
+  const hanging = new Set<() => void>();
+  const server = new grpc.Server();
+  const services = raftseqServices();
+
+  const implement = (methods: Method[]): grpc.UntypedServiceImplementation => {
+    const impl: grpc.UntypedServiceImplementation = {};
+    for (const method of methods) {
+      impl[method] = (
+        call: grpc.ServerUnaryCall<Record<string, unknown>, object>,
+        callback: grpc.sendUnaryData<object>,
+      ) => {
+        const deadline = call.getDeadline();
+        const recorded: RecordedCall = {
+          method,
+          request: call.request,
+          deadline:
+            deadline === Infinity
+              ? null
+              : Number(deadline instanceof Date ? deadline.getTime() : deadline),
+          at: performance.now(),
+        };
+        calls.push(recorded);
+        const handler = table.get(method);
+        if (handler === undefined) {
+          callback({ code: grpc.status.UNIMPLEMENTED, details: `fake: ${method} not scripted` });
+          return;
+        }
+        void Promise.resolve(handler(call.request, recorded)).then(
+          (reply) => {
+            if ('hang' in reply) {
+              const release = (): void =>
+                callback({ code: grpc.status.CANCELLED, details: 'stopping' });
+              hanging.add(release);
+              call.on('cancelled', () => hanging.delete(release));
+              return;
+            }
+            if ('error' in reply) {
+              const metadata = new grpc.Metadata();
+              if (reply.error.leader !== undefined)
+                metadata.set('raftseq-leader', reply.error.leader);
+              callback({ code: reply.error.code, details: reply.error.details, metadata });
+              return;
+            }
+            callback(null, reply.response);
+          },
+          (err: unknown) => callback({ code: grpc.status.INTERNAL, details: String(err) }),
+        );
+      };
+    }
+    return impl;
+  };
+
+  server.addService(services.Sequencer.service, implement(SEQUENCER_METHODS));
+  server.addService(services.Cluster.service, implement(CLUSTER_METHODS));
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    );
+  });
+  return {
+    address: `127.0.0.1:${port}`,
+    calls,
+    on(method, handler) {
+      table.set(method, handler);
+    },
+    callsOf(method) {
+      return calls.filter((c) => c.method === method);
+    },
+    stop() {
+      for (const release of hanging) release();
+      hanging.clear();
+      return new Promise((resolve) => {
+        server.tryShutdown(() => resolve());
+        setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 500).unref();
+      });
+    },
+  };
+}
+
+// ------------------------------------------------------------- scripted answers
+
+/** A leader's Next: consecutive values from `start` (a bigint, so any range works). */
+export function servingNext(start = 1n): Handler {
+  let next = start;
+  return (req) => {
+    const count = Number(req.count) || 1;
+    const first = next;
+    next += BigInt(count);
+    return { response: { first: first.toString(), count } };
+  };
+}
+
+/** UNAVAILABLE with `raftseq-leader` = `leader` (a follower that knows the leader). */
+export function redirectTo(leader: string): Handler {
+  return () => ({ error: { code: grpc.status.UNAVAILABLE, details: 'not the leader', leader } });
+}
+
+/** UNAVAILABLE without a leader hint (election in progress). */
+export function noLeader(): Handler {
+  return () => ({ error: { code: grpc.status.UNAVAILABLE, details: 'no leader known' } });
+}
+
+export function failWith(code: grpc.status, details: string): Handler {
+  return () => ({ error: { code, details } });
+}
+
+/** Fails with `first` `times` times, then hands over to `then`. */
+export function failTimes(times: number, first: Handler, then: Handler): Handler {
+  let n = 0;
+  return (req, call) => (n++ < times ? first(req, call) : then(req, call));
+}
+
+export function hang(): Handler {
+  return () => ({ hang: true });
+}
+
+/** An address where nothing listens (connection refused). */
+export async function deadAddress(): Promise<string> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const addr = srv.address();
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  if (addr === null || typeof addr === 'string') throw new Error('no port');
+  return `127.0.0.1:${addr.port}`;
+}
+
+/** A StatusResponse (snake_case, 64-bit values as strings). */
+export function statusResponse(fields: {
+  nodeId: string;
+  role: string;
+  leader?: string;
+  leaderAddress?: string;
+  term?: number;
+  commitIndex?: number;
+  leaseRemainingMs?: number;
+  members?: {
+    id: string;
+    address: string;
+    role: string;
+    matchIndex?: number;
+    lastContactMs?: number;
+  }[];
+}): object {
+  return {
+    node_id: fields.nodeId,
+    role: fields.role,
+    leader: fields.leader ?? '',
+    leader_address: fields.leaderAddress ?? '',
+    term: String(fields.term ?? 1),
+    commit_index: String(fields.commitIndex ?? 0),
+    applied_index: String(fields.commitIndex ?? 0),
+    lease_remaining_ms: String(fields.leaseRemainingMs ?? 0),
+    values_served: '0',
+    values_skipped: '0',
+    first_index: '1',
+    last_index: String(fields.commitIndex ?? 0),
+    members: (fields.members ?? []).map((m) => ({
+      id: m.id,
+      address: m.address,
+      advertise: m.address,
+      role: m.role,
+      match_index: String(m.matchIndex ?? 0),
+      last_contact_ms: String(m.lastContactMs ?? 0),
+    })),
+  };
+}
