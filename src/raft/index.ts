@@ -1,5 +1,5 @@
 // The pure Raft core. See docs/architecture.md for how the runtime drives it.
-export { RaftNode, applyConfChange, bootstrapState, emptyState } from './node.js';
+export { BOOTSTRAP_INDEX, RaftNode, applyConfChange, bootstrapState, emptyState } from './node.js';
 export { RaftInvariantError } from './invariant.js';
 export { majority, quorumValue, voteOutcome } from './quorum.js';
 export { MUTANTS } from './types.js';

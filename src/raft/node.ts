@@ -13,7 +13,7 @@
 import { invariant } from './invariant.js';
 import { RaftLog } from './log.js';
 import { Progress } from './progress.js';
-import { quorumValue, voteOutcome } from './quorum.js';
+import { majority, quorumValue, voteOutcome } from './quorum.js';
 import type {
   AppendRequest,
   AppendResponse,
@@ -108,6 +108,8 @@ export class RaftNode {
   private transferElapsed = 0;
   /** Once TimeoutNow is out, another node may win without waiting: no lease for this term. */
   private leaseRevoked = false;
+  /** This leader's own removal is committed; it is handing over (see onConfChanged). */
+  private selfRemoval: { index: number; tick: number; knownAt: Map<NodeId, number> } | null = null;
   /** Appends should go out before the next Ready. */
   private broadcastPending = false;
   /** Only for the 'lease-after-step-down' mutant. */
@@ -174,6 +176,15 @@ export class RaftNode {
     if (this.heartbeatElapsed >= this.heartbeatTick) {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
+    }
+    if (
+      this.selfRemoval !== null &&
+      this.tickCount - this.selfRemoval.tick >= 2 * this.electionTick
+    ) {
+      // The new voters did not all hear of our removal in time; leave anyway
+      // (the next leader's log holds the committed removal either way).
+      this.becomeFollower(this.term, null);
+      return;
     }
     // CheckQuorum: a leader that has not heard from a majority within an
     // election timeout steps down; by then its lease has already ended.
@@ -271,7 +282,8 @@ export class RaftNode {
    * appended to its log and replicated with the next Ready.
    */
   propose(data: Uint8Array): ProposeResult {
-    if (this.role !== 'leader') return { ok: false, reason: 'not-leader' };
+    if (this.role !== 'leader' || this.selfRemoval !== null)
+      return { ok: false, reason: 'not-leader' };
     if (this.leadTransferee !== null) return { ok: false, reason: 'transferring' };
     if (data.length === 0) return { ok: false, reason: 'invalid' }; // empty data is the no-op
     const entry = this.appendEntry('normal', data, undefined);
@@ -284,7 +296,8 @@ export class RaftNode {
    * never before the leader has committed an entry of its own term.
    */
   proposeConfChange(cc: ConfChange): ProposeResult {
-    if (this.role !== 'leader') return { ok: false, reason: 'not-leader' };
+    if (this.role !== 'leader' || this.selfRemoval !== null)
+      return { ok: false, reason: 'not-leader' };
     if (this.leadTransferee !== null) return { ok: false, reason: 'transferring' };
     if (this.pendingConfIndex > this.log.committed) {
       return { ok: false, reason: 'conf-change-pending' };
@@ -301,7 +314,8 @@ export class RaftNode {
    * election timeout.
    */
   transferLeadership(to: NodeId): boolean {
-    if (this.role !== 'leader' || to === this.id || !this.conf.voters.includes(to)) return false;
+    if (this.role !== 'leader' || this.selfRemoval !== null) return false;
+    if (to === this.id || !this.conf.voters.includes(to)) return false;
     if (this.leadTransferee === to) return true;
     if (this.leadTransferee !== null) this.abortTransfer();
     if (this.role !== 'leader') return false;
@@ -399,7 +413,8 @@ export class RaftNode {
     }
     if (this.role === 'leader') {
       // The leader counts itself toward a commit only for what it has fsynced.
-      (this.progress.get(this.id) as Progress).maybeUpdate(this.log.persisted);
+      // (A leader winding down after its own removal has no progress of its own.)
+      this.progress.get(this.id)?.maybeUpdate(this.log.persisted);
       if (this.maybeCommit()) this.broadcastPending = true;
       this.flushBroadcast();
     }
@@ -444,7 +459,12 @@ export class RaftNode {
    * sent in this term, and none before the first acknowledged round.
    */
   lease(): Lease | null {
-    if (this.role !== 'leader' || this.leadTransferee !== null || this.leaseRevoked) {
+    if (
+      this.role !== 'leader' ||
+      this.leadTransferee !== null ||
+      this.leaseRevoked ||
+      this.selfRemoval !== null
+    ) {
       return this.mutant === 'lease-after-step-down' ? this.staleLease : null;
     }
     if (!this.checkQuorum) return null;
@@ -526,6 +546,7 @@ export class RaftNode {
     this.transferElapsed = 0;
     this.leaseRevoked = false;
     this.broadcastPending = false;
+    this.selfRemoval = null;
   }
 
   /** Start an election: a pre-vote round first if enabled (§9.6 thesis). */
@@ -911,6 +932,8 @@ export class RaftNode {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     this.recordAck(pr, m.sentTick);
+    this.checkSelfRemovalKnown();
+    if (this.role !== 'leader') return;
     if (!m.success) {
       const probeHint =
         m.hintTerm > 0 ? this.log.findConflictByTerm(m.hintIndex, m.hintTerm) : m.hintIndex;
@@ -938,6 +961,8 @@ export class RaftNode {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     this.recordAck(pr, m.sentTick);
+    this.checkSelfRemovalKnown();
+    if (this.role !== 'leader') return;
     pr.onHeartbeatReply();
     if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
   }
@@ -969,18 +994,26 @@ export class RaftNode {
       invariant(next !== null, `committed conf change at ${i} is invalid`);
       this.conf = next;
       this.confHistory.push({ index: i, conf: cloneConf(next) });
-      this.onConfChanged(e.change);
+      this.onConfChanged(e.change, i);
     }
     if (upTo > this.confScanned) this.confScanned = upTo;
   }
 
-  private onConfChanged(cc: ConfChange): void {
+  private onConfChanged(cc: ConfChange, index: number): void {
     if (this.role !== 'leader') return;
     if (cc.type === 'remove') {
       this.progress.delete(cc.id);
       if (cc.id === this.id) {
-        // A removed leader steps down once the change commits (§4.2.2 thesis).
-        this.becomeFollower(this.term, null);
+        // §4.2.2 (thesis): a removed leader steps down once the change is
+        // committed. But the followers switch configuration only when they
+        // learn the commit; if we left at once, they could stay in the old
+        // configuration that still counts us. So we keep leading (without
+        // counting ourselves, without proposing or serving) until a majority
+        // of the new voters have acknowledged a message that told them.
+        this.selfRemoval = { index, tick: this.tickCount, knownAt: new Map() };
+        this.progress.delete(this.id);
+        this.broadcastPending = true;
+        this.checkSelfRemovalKnown();
         return;
       }
       if (this.leadTransferee === cc.id) this.abortTransfer();
@@ -989,6 +1022,28 @@ export class RaftNode {
       this.progress.set(cc.id, pr);
       this.broadcastPending = true;
     }
+  }
+
+  /**
+   * While a removed leader winds down: step down once a majority of the new
+   * voters acknowledged a message sent after we knew they hold the removal
+   * entry (every such message carries a commit index that includes it).
+   */
+  private checkSelfRemovalKnown(): void {
+    const sr = this.selfRemoval;
+    if (sr === null || this.role !== 'leader') return;
+    let confirmed = 0;
+    for (const id of this.conf.voters) {
+      const pr = this.progress.get(id);
+      if (pr === undefined || pr.match < sr.index) continue;
+      const known = sr.knownAt.get(id);
+      if (known === undefined) {
+        sr.knownAt.set(id, this.tickCount);
+        continue;
+      }
+      if (pr.ackedSentTick > known) confirmed++;
+    }
+    if (confirmed >= majority(this.conf.voters.length)) this.becomeFollower(this.term, null);
   }
 
   private confAt(index: number): ConfState {

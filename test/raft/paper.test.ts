@@ -742,12 +742,24 @@ describe('§6 membership changes', () => {
     // Reference: §6 / thesis §4.1
   });
 
-  it('a leader that removes itself leads until the change commits, then steps down', () => {
+  it('a leader that removes itself leads until the new voters know the change committed, then steps down', () => {
     const c = settled();
     const r = c.raft('n1').proposeConfChange(cc('remove', 'n1'));
     expect(r.ok).toBe(true);
     expect(role(c, 'n1')).toBe('leader');
     c.stabilize();
+    // Committed, but n2 and n3 may not know yet: n1 stays leader, serving
+    // nothing and proposing nothing, until a majority of them acknowledged
+    // a message carrying the new commit index.
+    expect(c.raft('n1').status().commit).toBe(r.ok ? r.index : -1);
+    expect(c.raft('n1').propose(new Uint8Array([1]))).toEqual({ ok: false, reason: 'not-leader' });
+    expect(c.raft('n1').lease()).toBeNull();
+    for (let i = 0; i < 3 && role(c, 'n1') === 'leader'; i++) {
+      c.tick('n1');
+      c.stabilize();
+    }
+    for (const id of ['n2', 'n3'])
+      expect(c.raft(id).status().commit).toBeGreaterThanOrEqual(r.ok ? r.index : 0);
     expect(c.raft('n1').status()).toMatchObject({ role: 'follower', commit: r.ok ? r.index : -1 });
     expect(c.raft('n1').status().conf.voters).toEqual(['n2', 'n3']);
     // It never campaigns again; the others elect a leader that commits the change.

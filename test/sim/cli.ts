@@ -100,12 +100,14 @@ async function main(): Promise<void> {
   }
   const t0 = performance.now();
   let violations = 0;
+  let bootstrapStuck = 0;
   const ran = await runSeeds(
     { nodes: args.nodes, steps: args.steps, ...(args.mutant ? { mutant: args.mutant } : {}) },
     args.from,
     args.seeds,
     args.jobs,
     (r) => {
+      if (r.stats.bootstrapStuck) bootstrapStuck++;
       if (r.violation === null) return true;
       violations++;
       process.stdout.write(`${formatViolation(r.seed, r.violation)}\n`);
@@ -121,6 +123,11 @@ async function main(): Promise<void> {
   process.stderr.write(
     `${(ran / secs).toFixed(1)} seeds/s (${ran} seeds in ${secs.toFixed(1)} s, ${args.nodes} nodes, ${args.verbose ? 1 : args.jobs} jobs)\n`,
   );
+  if (bootstrapStuck > 0) {
+    process.stderr.write(
+      `${bootstrapStuck} seeds ended unavailable by design: a majority of voters never received the log (bootstrap vote rule)\n`,
+    );
+  }
   process.stdout.write(`${ran} seeds, ${violations} violations\n`);
   process.exitCode = violations > 0 ? 1 : 0;
 }

@@ -15,7 +15,7 @@
 // the cluster must elect a leader and commit a fresh entry on every live voter
 // within LIVENESS_TIMEOUTS election timeouts.
 
-import { RaftNode, bootstrapState, emptyState } from '../../src/raft/index.js';
+import { BOOTSTRAP_INDEX, RaftNode, bootstrapState, emptyState } from '../../src/raft/index.js';
 import type {
   ConfChange,
   ConfState,
@@ -66,6 +66,13 @@ export interface SimStats {
   confChanges: number;
   committed: number;
   snapshotsSent: number;
+  /**
+   * The run ended with no leader possible because fewer than a majority of
+   * the voters ever received anything beyond the bootstrap snapshot. Such
+   * members refuse to vote for a candidate past the bootstrap (they cannot
+   * tell "new" from "lost its data"): documented unavailability, not a bug.
+   */
+  bootstrapStuck: boolean;
 }
 
 export interface SimResult {
@@ -156,6 +163,7 @@ export class Cluster {
     confChanges: 0,
     committed: 0,
     snapshotsSent: 0,
+    bootstrapStuck: false,
   };
 
   constructor(private readonly opts: SimOptions) {
@@ -199,6 +207,14 @@ export class Cluster {
         this.handle(ev);
         if (this.livenessOk) break;
         if (this.now > this.livenessDeadline) {
+          if (this.majorityAtBootstrap()) {
+            this.stats.bootstrapStuck = true;
+            this.trace.add(
+              this.now,
+              'no quorum of voters past the bootstrap point: documented unavailability',
+            );
+            break;
+          }
           throw new Violation(
             'liveness',
             `no fresh entry committed on every live voter within ${LIVENESS_TIMEOUTS} election timeouts after healing (${this.livenessReport()})`,
@@ -838,6 +854,21 @@ export class Cluster {
       }
     }
     this.heap.push({ time: this.now + TICK, kind: 'liveness' });
+  }
+
+  /** Fewer than a majority of the voters (as the most advanced live node sees them) hold any log. */
+  private majorityAtBootstrap(): boolean {
+    const live = this.order.filter((n) => !n.stopped && n.raft !== null);
+    if (live.length === 0) return false;
+    const ref = live.reduce((a, b) =>
+      (a.raft as RaftNode).status().commit >= (b.raft as RaftNode).status().commit ? a : b,
+    );
+    const voters = (ref.raft as RaftNode).status().conf.voters;
+    const pastBootstrap = voters.filter((id) => {
+      const n = this.nodes.get(id);
+      return n !== undefined && n.raft !== null && n.raft.status().lastIndex > BOOTSTRAP_INDEX;
+    }).length;
+    return pastBootstrap < Math.floor(voters.length / 2) + 1;
   }
 
   private livenessReport(): string {
