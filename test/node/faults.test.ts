@@ -142,14 +142,15 @@ describe('multi-process cluster under faults', () => {
   it('a graceful stop of the leader skips no value', async () => {
     const client = new SequenceClient({ endpoints: cluster.endpoints, deadlineMs: 10_000 });
     try {
+      // Make the leader's block for the probe sequence big, so a gap would show.
+      for (let i = 0; i < 5; i++) await client.next('handover-probe', 1000);
       const before = await client.next('handover-probe');
       const leader = await cluster.leader();
       expect(await cluster.terminate(leader)).toBe(0);
+      // The next leader continues at the exact next value. (Any later leader
+      // change without a hand-over may skip values: that is a crash's gap.)
       const after = await client.next('handover-probe');
       expect(after.first).toBe(before.first + 1n);
-      // And a sequence the old leader served in big blocks continues exactly too.
-      const big = await client.next('handover-probe', 1000);
-      expect(big.first).toBe(after.first + 1n);
       cluster.restart(leader);
     } finally {
       client.close();
