@@ -154,6 +154,8 @@ export interface AllocatorStats {
 interface Reservation {
   upTo: bigint;
   promise: Promise<void>;
+  /** The batch it is part of, while that batch is still being collected. */
+  batch: Batch;
 }
 
 interface Batch {
@@ -167,6 +169,8 @@ interface Batch {
 interface TermSeq {
   cursor: bigint;
   inflight: Reservation | null;
+  /** Values asked for by requests currently waiting for a reservation. */
+  waiting: number;
 }
 
 /** Per-sequence history kept across terms: rate and counters. */
@@ -395,9 +399,19 @@ export class Allocator {
         this.maybeRefill(l, sequence, t, reserved, h);
         return { first, count };
       }
+      // Size the reservation by the demand waiting right now, so that a burst
+      // of requests (e.g. thousands arriving before any rate is known) waits
+      // for one reservation, not for many small ones in a row.
+      const need = t.cursor - 1n + BigInt(t.waiting + count);
       let r = t.inflight;
-      if (r === null) r = this.reserve(l, sequence, t, last, count);
-      await this.wait(l, r.promise, opts.signal);
+      if (r === null) r = this.reserve(l, sequence, t, need > last ? need : last, count);
+      else this.raiseIfOpen(r, sequence, need);
+      t.waiting += count;
+      try {
+        await this.wait(l, r.promise, opts.signal);
+      } finally {
+        t.waiting -= count;
+      }
     }
   }
 
@@ -417,7 +431,7 @@ export class Allocator {
     const start = this.sm.startFor(sequence);
     let t = l.seqs.get(sequence);
     if (t === undefined) {
-      t = { cursor: start, inflight: null };
+      t = { cursor: start, inflight: null, waiting: 0 };
       l.seqs.set(sequence, t);
     } else if (t.cursor < start) {
       // An `advance` moved the sequence forward during this term.
@@ -494,7 +508,7 @@ export class Allocator {
     const batch = this.openBatch(l);
     batch.items.set(sequence, upTo);
     h.proposed++;
-    const r: Reservation = { upTo, promise: batch.promise };
+    const r: Reservation = { upTo, promise: batch.promise, batch };
     t.inflight = r;
     batch.promise.then(
       () => {
@@ -507,6 +521,14 @@ export class Allocator {
       },
     );
     return r;
+  }
+
+  /** A reservation not yet proposed (its batch still collecting) can still grow. */
+  private raiseIfOpen(r: Reservation, sequence: string, need: bigint): void {
+    if (this.batch !== r.batch || need <= r.upTo) return;
+    const upTo = need > MAX_VALUE ? MAX_VALUE : need;
+    r.upTo = upTo;
+    r.batch.items.set(sequence, upTo);
   }
 
   private openBatch(l: Leadership): Batch {
