@@ -53,7 +53,7 @@ export function memberViews(host: NodeHost): MemberView[] {
       last_contact_ms: String(
         id === st.id ? 0 : contactTicks < 0 ? -1 : Math.round(contactTicks * host.tickMs),
       ),
-      advertise: address,
+      advertise: host.advertisedAddress(id) ?? address,
     };
   };
   return [
@@ -188,6 +188,19 @@ export function clusterHandlers(host: NodeHost): grpc.UntypedServiceImplementati
       if (info === null)
         throw statusError(grpc.status.NOT_FOUND, `sequence ${req.name} does not exist`);
       return info;
+    }),
+
+    RegisterMember: unary(async (req: { id: string; incarnation: string; advertise: string }) => {
+      requireLeader(host);
+      const r = await host.registerMember(req.id, req.incarnation, req.advertise);
+      if (r === 'replaced') {
+        throw statusError(
+          grpc.status.FAILED_PRECONDITION,
+          `member ${req.id} has another data directory on record: it was lost or replaced; remove and re-add the member`,
+        );
+      }
+      if (r === 'not-member') throw statusError(grpc.status.NOT_FOUND, `${req.id} is not a member`);
+      return {};
     }),
 
     AdvanceSequence: unary(async (req: { name: string; to: string }) => {

@@ -11,9 +11,10 @@
 // src/raft/types.ts). All inputs run on the one JS thread, so the core is
 // never re-entered.
 
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import {
+  BOOTSTRAP_INDEX,
   RaftNode,
   bootstrapState,
   emptyState,
@@ -58,6 +59,23 @@ interface Waiter {
 }
 
 const META_NODE_ID = 'node-id';
+/** A random id made when the data directory is created (see MemberCommand). */
+const META_INCARNATION = 'incarnation';
+
+/**
+ * The cluster knows another incarnation of this member: its data directory
+ * was lost or replaced while the cluster existed. Going on could let it vote
+ * or acknowledge without the entries it once acknowledged.
+ */
+export class DataDirectoryReplacedError extends Error {
+  override name = 'DataDirectoryReplacedError';
+  constructor(id: string, dataDir: string) {
+    super(
+      `member ${id}: the cluster knows another data directory for this member, so ${dataDir} was lost or replaced; ` +
+        `remove the member (raftseq cluster leave --id ${id}) and add it back (raftseq cluster join) with an empty data directory`,
+    );
+  }
+}
 
 /** How many ticks of tick→time history to keep (several election timeouts). */
 const CLOCK_HISTORY_ELECTIONS = 8;
@@ -93,6 +111,8 @@ export class NodeHost {
     initial: InitialState,
     electionTick: number,
     readonly tickMs: number,
+    /** This data directory's incarnation. */
+    readonly incarnation: string,
   ) {
     this.log = createLogger(options.id, options.logLevel, () => this.term);
     this.sm =
@@ -144,9 +164,12 @@ export class NodeHost {
     const storage = await LevelStorage.open(options.dataDir);
     try {
       const initial = await loadOrBootstrap(storage, options);
+      const incarnation = await loadIncarnation(storage);
       const tickMs = Math.max(1, Math.min(options.heartbeatIntervalMs / 5, 20));
       const electionTick = Math.max(2, Math.round(options.electionTimeoutMs / tickMs));
-      return new NodeHost(options, storage, initial, electionTick, tickMs);
+      const host = new NodeHost(options, storage, initial, electionTick, tickMs, incarnation);
+      host.checkIncarnation();
+      return host;
     } catch (err) {
       await storage.close().catch(() => {});
       throw err;
@@ -253,6 +276,7 @@ export class NodeHost {
         this.transport.send(rd.messages);
         if (rd.snapshot !== null) {
           this.sm.load(rd.snapshot.data);
+          this.checkIncarnation();
           this.allocator.onApplied(rd.snapshot.meta.index);
           this.updatePeers();
           this.log.info({ index: rd.snapshot.meta.index }, 'installed snapshot from leader');
@@ -282,6 +306,9 @@ export class NodeHost {
 
   private applyEntry(e: Entry): void {
     const result = this.sm.apply(e);
+    if (result.kind === 'command' && result.command.type === 'member') {
+      if (result.command.id === this.options.id) this.checkIncarnation();
+    }
     if (result.kind === 'conf') {
       this.updatePeers();
       this.log.info(
@@ -376,19 +403,70 @@ export class NodeHost {
     return this.sm.members().get(id) ?? null;
   }
 
+  /** The address clients are redirected to for `id`: its --advertise, as recorded in the log. */
+  advertisedAddress(id: NodeId): string | null {
+    if (id === this.options.id) return this.options.advertise;
+    return this.sm.member(id)?.advertise || this.memberAddress(id);
+  }
+
   /** The address clients should be redirected to, if a leader is known. */
   leaderAddress(): string | null {
     const leader = this.raft.status().leader;
-    return leader === null ? null : this.memberAddress(leader);
+    return leader === null ? null : this.advertisedAddress(leader);
+  }
+
+  // ---------------------------------------------------------------- member info
+
+  /** Throws (fail-stop) if the log records another incarnation of this member. */
+  checkIncarnation(): void {
+    const known = this.sm.member(this.options.id);
+    if (known !== undefined && known.incarnation !== this.incarnation) {
+      throw new DataDirectoryReplacedError(this.options.id, this.options.dataDir);
+    }
+  }
+
+  /**
+   * Whether this member should (re-)register its incarnation and advertised
+   * address: it is a member, has caught up with everything it knows to be
+   * committed (so it would have seen an older record of itself), and the
+   * log holds no record or a different advertised address.
+   */
+  needsRegistration(): boolean {
+    const st = this.raft.status();
+    const isMember = st.conf.voters.includes(st.id) || st.conf.learners.includes(st.id);
+    if (!isMember || st.commit <= BOOTSTRAP_INDEX || this.sm.lastApplied < st.commit) return false;
+    const known = this.sm.member(this.options.id);
+    return known === undefined || known.advertise !== this.options.advertise;
+  }
+
+  /**
+   * Leader side of RegisterMember: record a member's incarnation and address.
+   * Refused when the log already holds another incarnation of it.
+   */
+  async registerMember(
+    id: string,
+    incarnation: string,
+    advertise: string,
+  ): Promise<'ok' | 'replaced' | 'not-member'> {
+    const st = this.raft.status();
+    if (!st.conf.voters.includes(id) && !st.conf.learners.includes(id)) return 'not-member';
+    const known = this.sm.member(id);
+    if (known !== undefined && known.incarnation !== incarnation) return 'replaced';
+    if (known !== undefined && known.advertise === advertise) return 'ok';
+    await this.proposeCommand({ type: 'member', id, incarnation, advertise });
+    this.log.info({ member: id, advertise }, 'recorded member incarnation and address');
+    return 'ok';
   }
 
   // ---------------------------------------------------------------- sequences
 
   /** The next value the leader would hand out for `name` (1 for a new sequence). */
   sequenceNext(name: string): bigint {
-    const st = this.allocator.stats().sequences.get(name);
-    if (st?.cursor != null) return st.cursor;
-    return this.sm.startFor(name);
+    // The allocator's cursor, unless an `advance` has moved the start past it
+    // (the allocator catches up on its next request).
+    const start = this.sm.startFor(name);
+    const cursor = this.allocator.peekNext(name);
+    return cursor !== null && cursor > start ? cursor : start;
   }
 
   sequenceInfo(name: string): SequenceInfoView | null {
@@ -542,6 +620,11 @@ export class NodeHost {
     this.resolveStopped(this.fatalError);
   }
 
+  /** Stop the node for a reason found outside the runtime (e.g. registration refused). */
+  failWith(err: Error): void {
+    this.fail(err);
+  }
+
   /** Fail-stop: an impossible state or a failed fsync. Never guess. */
   private fail(err: Error): void {
     if (this.fatalError) return;
@@ -554,6 +637,14 @@ export class NodeHost {
     this.onFatal(err);
     this.resolveStopped(err);
   }
+}
+
+async function loadIncarnation(storage: RaftStorage): Promise<string> {
+  const stored = await storage.getMeta(META_INCARNATION);
+  if (stored !== null) return new TextDecoder().decode(stored);
+  const fresh = randomBytes(8).toString('hex');
+  await storage.setMeta(META_INCARNATION, new TextEncoder().encode(fresh));
+  return fresh;
 }
 
 async function loadOrBootstrap(storage: RaftStorage, options: NodeOptions): Promise<InitialState> {

@@ -1,5 +1,6 @@
 // startNode: the whole node (runtime + gRPC server), as `raftseq serve` runs it.
 
+import { startRegistration } from '../api/register.js';
 import { startApiServer } from '../api/server.js';
 import { NodeHost } from './host.js';
 import type { RunningNode } from './index.js';
@@ -15,6 +16,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     throw err;
   }
   host.start();
+  const stopRegistration = startRegistration(host, (err) => host.failWith(err));
   api.health.setStatus('', 'SERVING');
   host.log.info(
     { listen: options.listen, port: api.port, advertise: options.advertise },
@@ -23,12 +25,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   let shuttingDown: Promise<void> | null = null;
   const shutdown = (): Promise<void> => {
     shuttingDown ??= (async () => {
+      stopRegistration();
       await host.shutdown();
       await api.close();
     })();
     return shuttingDown;
   };
   host.onFatal = () => {
+    stopRegistration();
     void api.close();
   };
   return { id: options.id, shutdown, stopped: host.stopped, host, port: api.port };

@@ -752,6 +752,16 @@ export class RaftNode {
   }
 
   private handleHeartbeat(m: HeartbeatRequest): void {
+    if (m.commit > this.log.lastIndex()) {
+      // The leader says we acknowledged entries we do not have: our log was
+      // lost (a replaced data directory). Tell it where our log really ends,
+      // so it replicates to us from there instead of trusting the old match.
+      this.send(
+        this.rejectAppend(m.from, m.commit, this.log.lastIndex(), this.log.lastTerm(), m.sentTick),
+        'now',
+      );
+      return;
+    }
     // The leader sends a commit index we are known to match.
     this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
     this.applyConfChangesUpToCommit();
@@ -935,6 +945,15 @@ export class RaftNode {
     this.checkSelfRemovalKnown();
     if (this.role !== 'leader') return;
     if (!m.success) {
+      if (m.hintIndex < pr.match) {
+        // A follower's log never ends below what it acknowledged unless it
+        // lost its log (its hint would otherwise be >= match): start over
+        // from where its log really ends.
+        pr.match = m.hintIndex;
+        pr.becomeProbe();
+        this.sendAppend(m.from);
+        return;
+      }
       const probeHint =
         m.hintTerm > 0 ? this.log.findConflictByTerm(m.hintIndex, m.hintTerm) : m.hintIndex;
       if (pr.maybeDecrTo(m.index, probeHint)) {

@@ -68,10 +68,31 @@ export interface AdvanceCommand {
   to: bigint;
 }
 
-export type Command = ReserveCommand | HandoverCommand | ResumeCommand | AdvanceCommand;
+/**
+ * What the cluster knows of a member beyond its dial address: the address
+ * clients are redirected to, and the incarnation of its data directory (a
+ * random id made when the directory was created). A member that finds the
+ * cluster knows another incarnation of itself lost or replaced its data
+ * directory, and refuses to go on.
+ */
+export interface MemberCommand {
+  type: 'member';
+  id: string;
+  incarnation: string;
+  advertise: string;
+}
+
+export type Command =
+  ReserveCommand | HandoverCommand | ResumeCommand | AdvanceCommand | MemberCommand;
 export type CommandType = Command['type'];
 
-const TAG: Record<CommandType, number> = { reserve: 1, handover: 2, resume: 3, advance: 4 };
+const TAG: Record<CommandType, number> = {
+  reserve: 1,
+  handover: 2,
+  resume: 3,
+  advance: 4,
+  member: 5,
+};
 
 function checkValue(what: string, v: bigint, min: bigint, max: bigint): void {
   if (typeof v !== 'bigint' || v < min || v > max) {
@@ -97,6 +118,9 @@ export function validateCommand(cmd: Command): void {
       }
       return;
     case 'resume':
+      return;
+    case 'member':
+      if (cmd.id.length === 0) throw new RangeError('member needs an id');
       return;
     case 'advance':
       checkValue(`advance ${cmd.sequence} to`, cmd.to, 1n, MAX_VALUE);
@@ -131,6 +155,11 @@ export function encodeCommand(cmd: Command): Uint8Array {
     case 'advance':
       w.name(cmd.sequence);
       w.u64(cmd.to);
+      break;
+    case 'member':
+      w.name(cmd.id);
+      w.name(cmd.incarnation);
+      w.name(cmd.advertise);
       break;
   }
   return w.finish();
@@ -173,6 +202,9 @@ export function decodeCommand(data: Uint8Array): Command {
       break;
     case TAG.advance:
       cmd = { type: 'advance', sequence: r.name(), to: r.u64() };
+      break;
+    case TAG.member:
+      cmd = { type: 'member', id: r.name(), incarnation: r.name(), advertise: r.name() };
       break;
     default:
       throw new DecodeError(`unknown command tag ${tag} (format version ${version})`);

@@ -46,7 +46,7 @@
 //   this epoch's start = max(start, to) (the leader's allocator follows it at
 //   once), and a pending handover of the sequence is raised to >= to.
 //
-// ## Snapshot format (version 1, big-endian)
+// ## Snapshot format (version 2, big-endian; version 1 lacks member info)
 //
 //   4  magic "RSQS"          u8  version
 //   u64 lastApplied          u64 lastNoopTerm       u64 epoch
@@ -54,6 +54,7 @@
 //   u8 present, u32 n, n x { name sequence, u64 next }    pendingHandover
 //   u8 present, u32 n, n x { name sequence, u64 next }    exactNext
 //   u32 n, n x { name sequence, u64 reserved, u8 flags, [u64 base if flags & 1] }
+//   u32 n, n x { name id, name incarnation, name advertise }   member info (v2)
 //   u32 crc32 (node:zlib) of every byte before it
 //
 // name = u16 length + UTF-8. Flag bit 0: the start was fixed in the current
@@ -91,7 +92,8 @@ export class StateMachineError extends Error {
   override name = 'StateMachineError';
 }
 
-export const SNAPSHOT_FORMAT_VERSION = 1;
+/** Version 2 added member info (incarnation, advertise); version 1 is still read. */
+export const SNAPSHOT_FORMAT_VERSION = 2;
 const MAGIC = [0x52, 0x53, 0x51, 0x53]; // "RSQS"
 
 /**
@@ -108,6 +110,11 @@ class SeqState {
   ) {}
 }
 
+export interface MemberInfo {
+  incarnation: string;
+  advertise: string;
+}
+
 export interface SequenceInfo {
   sequence: string;
   reserved: bigint;
@@ -118,11 +125,18 @@ export interface SequenceInfo {
 export class SequenceStateMachine {
   private seqs = new Map<string, SeqState>();
   private memberMap = new Map<string, string>();
+  /** Incarnation and advertised address per member (see MemberCommand). */
+  private memberInfo = new Map<string, MemberInfo>();
   private _lastApplied = 0;
   private _lastNoopTerm = 0;
   private _epoch = 0;
   private pending: Map<string, bigint> | null = null;
   private exactNext: Map<string, bigint> | null = null;
+
+  /** What the cluster recorded of a member's data directory and client address. */
+  member(id: string): MemberInfo | undefined {
+    return this.memberInfo.get(id);
+  }
 
   /** Index of the last applied entry (or of the snapshot this state came from). */
   get lastApplied(): number {
@@ -217,6 +231,7 @@ export class SequenceStateMachine {
       throw new StateMachineError(`conf entry ${entry.index} has no change`);
     if (change.type === 'remove') {
       this.memberMap.delete(change.id);
+      this.memberInfo.delete(change.id);
     } else {
       const address =
         change.context.length > 0
@@ -290,6 +305,13 @@ export class SequenceStateMachine {
         }
         this.pending = null;
         return { kind: 'command', command: cmd };
+      case 'member': {
+        // Only for current members; a record for a removed one is stale.
+        if (this.memberMap.has(cmd.id)) {
+          this.memberInfo.set(cmd.id, { incarnation: cmd.incarnation, advertise: cmd.advertise });
+        }
+        return { kind: 'command', command: cmd };
+      }
       case 'advance': {
         const to = cmd.to;
         if (to < 1n || to > MAX_VALUE) {
@@ -346,6 +368,12 @@ export class SequenceStateMachine {
         w.u8(0);
       }
     }
+    w.u32(this.memberInfo.size);
+    for (const [id, info] of this.memberInfo) {
+      w.name(id);
+      w.name(info.incarnation);
+      w.name(info.advertise);
+    }
     w.u32(crc32(w.peek()));
     return w.finish();
   }
@@ -376,7 +404,7 @@ export class SequenceStateMachine {
         throw new DecodeError('snapshot: bad magic (not a raftseq snapshot)');
     }
     const version = data[MAGIC.length]!;
-    if (version !== SNAPSHOT_FORMAT_VERSION) {
+    if (version < 1 || version > SNAPSHOT_FORMAT_VERSION) {
       throw new DecodeError(
         `snapshot format version ${version} is not supported (this build reads version ` +
           `${SNAPSHOT_FORMAT_VERSION})`,
@@ -407,10 +435,18 @@ export class SequenceStateMachine {
       const fixed = (r.u8() & 1) === 1;
       seqs.set(sequence, new SeqState(reserved, fixed ? r.u64() : 0n, fixed ? epoch : -1));
     }
+    const memberInfo = new Map<string, MemberInfo>();
+    if (version >= 2) {
+      for (let n = r.count(6); n > 0; n--) {
+        const id = r.name();
+        memberInfo.set(id, { incarnation: r.name(), advertise: r.name() });
+      }
+    }
     r.end();
 
     this.seqs = seqs;
     this.memberMap = members;
+    this.memberInfo = memberInfo;
     this._lastApplied = lastApplied;
     this._lastNoopTerm = lastNoopTerm;
     this._epoch = epoch;

@@ -272,9 +272,38 @@ describe('SequenceStateMachine snapshots', () => {
     foreign[0] = 0x58;
     expect(() => SequenceStateMachine.restore(foreign)).toThrow(/magic/);
     const newer = snap.slice();
-    newer[4] = 2;
-    expect(() => SequenceStateMachine.restore(newer)).toThrow(/version 2/);
+    newer[4] = 3;
+    expect(() => SequenceStateMachine.restore(newer)).toThrow(/version 3/);
     expect(() => SequenceStateMachine.restore(snap.subarray(0, 6))).toThrow(DecodeError);
+  });
+
+  it('keeps member info (incarnation, advertise) across snapshots, and forgets removed members', () => {
+    const sm = SequenceStateMachine.bootstrap(new Map([['n1', 'a:1'], ['n2', 'b:2']]), 1);
+    sm.apply({ index: 2, term: 2, type: 'normal', data: new Uint8Array(0) });
+    sm.apply({
+      index: 3,
+      term: 2,
+      type: 'normal',
+      data: encodeCommand({ type: 'member', id: 'n2', incarnation: 'abc', advertise: 'pub:2' }),
+    });
+    // A record for a non-member is stale and ignored.
+    sm.apply({
+      index: 4,
+      term: 2,
+      type: 'normal',
+      data: encodeCommand({ type: 'member', id: 'n9', incarnation: 'x', advertise: 'y' }),
+    });
+    const copy = SequenceStateMachine.restore(sm.snapshot());
+    expect(copy.member('n2')).toEqual({ incarnation: 'abc', advertise: 'pub:2' });
+    expect(copy.member('n9')).toBeUndefined();
+    copy.apply({
+      index: 5,
+      term: 2,
+      type: 'conf',
+      data: new Uint8Array(0),
+      change: { type: 'remove', id: 'n2', context: new Uint8Array(0) },
+    });
+    expect(copy.member('n2')).toBeUndefined();
   });
 
   it('bootstrapData holds the members and nothing else', () => {
