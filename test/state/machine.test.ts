@@ -278,7 +278,13 @@ describe('SequenceStateMachine snapshots', () => {
   });
 
   it('keeps member info (incarnation, advertise) across snapshots, and forgets removed members', () => {
-    const sm = SequenceStateMachine.bootstrap(new Map([['n1', 'a:1'], ['n2', 'b:2']]), 1);
+    const sm = SequenceStateMachine.bootstrap(
+      new Map([
+        ['n1', 'a:1'],
+        ['n2', 'b:2'],
+      ]),
+      1,
+    );
     sm.apply({ index: 2, term: 2, type: 'normal', data: new Uint8Array(0) });
     sm.apply({
       index: 3,
