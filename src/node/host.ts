@@ -142,6 +142,16 @@ export class NodeHost {
       },
       log: (level, msg, fields) => this.log[level](fields ?? {}, msg),
       enableFaultInjection: options.enableFaultInjection,
+      selfAddress: options.advertise,
+      onUnknownPeer: (id: string, address: string) => {
+        // Until the log tells us the members (a joining node knows nobody
+        // before the leader's snapshot), answer whoever contacts us at the
+        // address it announces.
+        if (this.sm.members().has(id)) return;
+        this.learnedPeers.set(id, address);
+        this.log.info({ peer: id, address }, 'learned a peer address from an incoming stream');
+        this.updatePeers();
+      },
     });
     this.pipeline = new PersistPipeline(
       storage,
@@ -338,8 +348,14 @@ export class NodeHost {
     );
   }
 
+  /** Addresses announced by peers the log does not (yet) know. */
+  private readonly learnedPeers = new Map<NodeId, string>();
+
   private updatePeers(): void {
     const peers = new Map(this.sm.members());
+    for (const [id, address] of this.learnedPeers) {
+      if (peers.size <= 1 && !peers.has(id)) peers.set(id, address);
+    }
     peers.delete(this.options.id);
     this.transport.setPeers(peers);
   }

@@ -69,6 +69,14 @@ export interface GrpcTransportOptions {
   onMessage(m: Message): void;
   /** A snapshot to `to` was not delivered (report it to the core). Called asynchronously. */
   onSnapshotFailure(to: NodeId): void;
+  /**
+   * A member we have no address for opened a stream to us, announcing the
+   * address it can be reached at. A node that is joining knows nobody until
+   * the leader's snapshot arrives; this is how it can answer the leader.
+   */
+  onUnknownPeer?(id: NodeId, address: string): void;
+  /** Announced to peers with every stream (see onUnknownPeer). */
+  selfAddress?: string;
   log?: LogFn;
   /** Default: insecure. */
   credentials?: grpc.ChannelCredentials;
@@ -218,6 +226,8 @@ export class GrpcTransport {
   readonly selfId: NodeId;
   private readonly onMessage: (m: Message) => void;
   private readonly onSnapshotFailure: (to: NodeId) => void;
+  private readonly onUnknownPeer: ((id: NodeId, address: string) => void) | undefined;
+  private readonly selfAddress: string | undefined;
   private readonly log: LogFn;
   private readonly credentials: grpc.ChannelCredentials;
   private readonly channelOptions: grpc.ChannelOptions;
@@ -246,6 +256,8 @@ export class GrpcTransport {
     this.selfId = opts.selfId;
     this.onMessage = opts.onMessage;
     this.onSnapshotFailure = opts.onSnapshotFailure;
+    this.onUnknownPeer = opts.onUnknownPeer;
+    this.selfAddress = opts.selfAddress;
     this.log = opts.log ?? noop;
     this.credentials = opts.credentials ?? grpc.credentials.createInsecure();
     this.channelOptions = { ...RAFT_CHANNEL_OPTIONS, ...opts.channelOptions };
@@ -303,6 +315,17 @@ export class GrpcTransport {
       },
     };
     this.incoming.add(entry);
+    const from = call.metadata.get('raftseq-from')[0];
+    const fromAddress = call.metadata.get('raftseq-from-address')[0];
+    if (
+      typeof from === 'string' &&
+      typeof fromAddress === 'string' &&
+      from !== '' &&
+      fromAddress !== '' &&
+      !this.peers.has(from)
+    ) {
+      this.onUnknownPeer?.(from, fromAddress);
+    }
     call.on('data', (batch: RaftBatchPb) => {
       if (done) return;
       const err = formatVersionError(batch.formatVersion, `raft batch from ${batch.from || '?'}`);
@@ -498,6 +521,7 @@ export class GrpcTransport {
     const md = new grpc.Metadata();
     md.set('raftseq-from', this.selfId);
     md.set('raftseq-to', peer.id);
+    if (this.selfAddress !== undefined) md.set('raftseq-from-address', this.selfAddress);
     const method = this.raftService.Send!;
     const stream = peer.client.makeClientStreamRequest<RaftBatchPb, EmptyPb>(
       SEND_PATH,

@@ -13,6 +13,8 @@ import { packageRoot } from '../../src/api/proto.js';
 
 export interface ProcNode {
   id: string;
+  /** Founding member (bootstraps with --initial-cluster) or joiner (empty directory). */
+  founding: boolean;
   addr: string;
   dataDir: string;
   proc: ChildProcess | null;
@@ -50,6 +52,8 @@ const root = packageRoot();
 
 export class ProcCluster {
   readonly nodes: ProcNode[] = [];
+  /** Members removed from the cluster (their answers no longer count). */
+  readonly removed = new Set<string>();
   readonly dir: string;
   private readonly initialCluster: string;
 
@@ -62,6 +66,7 @@ export class ProcCluster {
       const id = `n${i + 1}`;
       this.nodes.push({
         id,
+        founding: true,
         addr: `127.0.0.1:${ports[i]}`,
         dataDir: join(this.dir, id),
         proc: null,
@@ -100,8 +105,7 @@ export class ProcCluster {
       n.addr,
       '--data',
       n.dataDir,
-      '--initial-cluster',
-      this.initialCluster,
+      ...(n.founding ? ['--initial-cluster', this.initialCluster] : []),
       '--election-timeout',
       String(this.opts.electionTimeoutMs ?? 600),
       '--heartbeat-interval',
@@ -141,6 +145,31 @@ export class ProcCluster {
     return c;
   }
 
+  /**
+   * Start a new member with an empty data directory and no --initial-cluster:
+   * it waits to be added (cluster join / addMember) and caught up.
+   */
+  async addNode(id: string): Promise<ProcNode> {
+    const [port] = await freePorts(1);
+    const n: ProcNode = {
+      id,
+      founding: false,
+      addr: `127.0.0.1:${port}`,
+      dataDir: join(this.dir, id),
+      proc: null,
+      paused: false,
+      logFile: createWriteStream(join(this.dir, `${id}.log`), { flags: 'a' }),
+    };
+    this.nodes.push(n);
+    this.spawn(n);
+    return n;
+  }
+
+  /** Nodes with a running process. */
+  running(): ProcNode[] {
+    return this.nodes.filter((n) => n.proc !== null);
+  }
+
   restart(id: string): void {
     const n = this.node(id);
     if (n.proc) throw new Error(`${id} is still running`);
@@ -164,7 +193,9 @@ export class ProcCluster {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const answers = await Promise.all(
-        this.nodes.filter((n) => n.proc && !n.paused).map((n) => status(n.addr).catch(() => null)),
+        this.nodes
+          .filter((n) => n.proc && !n.paused && !this.removed.has(n.id))
+          .map((n) => status(n.addr).catch(() => null)),
       );
       const leaders = answers
         .filter((a) => a !== null && a.role === 'leader')
