@@ -28,6 +28,7 @@ const code = await run(process.argv.slice(2), {
   stdout: (s) => void process.stdout.write(s),
   stderr: (s) => void process.stderr.write(s),
   env: process.env,
+  ...(process.stderr.isTTY ? { progressStream: process.stderr } : {}),
 });
 
 // Let stdout/stderr drain, then exit even if a library left a handle open.

@@ -45,6 +45,15 @@ export interface CliIo {
   stopGraceMs?: number;
   /** Builds the client of the admin and sequence commands. */
   createClient?: (options: SequenceClientOptions) => SequenceClient;
+  /** Where `serve` writes the log line of a refused start; default stdout (pino). */
+  logDestination?: { write(msg: string): void };
+  /**
+   * A terminal to draw progress bars on (`cluster join`), i.e. stderr when it
+   * is a TTY. Without one, progress is printed as plain lines on stderr.
+   */
+  progressStream?: NodeJS.WriteStream;
+  /** How often `cluster join` polls the leader while the member catches up; default 250 ms. */
+  pollIntervalMs?: number;
 }
 
 export const ENDPOINTS_ENV = 'RAFTSEQ_ENDPOINTS';

@@ -1,144 +1,97 @@
-// `raftseq serve`: parse and validate the node's flags, start the node, stop
-// it gracefully on SIGTERM / SIGINT (forced exit 1 after 5 s).
-import { Option } from 'commander';
+// `raftseq serve`: gather the node's settings from flags, environment and a
+// config file (src/node/config.ts), validate them, start the node, stop it
+// gracefully on SIGTERM / SIGINT (forced exit 1 after 5 s).
+import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
-import { DEFAULTS } from '../node/options.js';
+import {
+  CONFIG_ENV,
+  ConfigError,
+  SETTINGS,
+  camelName,
+  effectiveConfig,
+  envName,
+  readConfigFile,
+  resolveSettings,
+  toNodeOptions,
+  type SettingSpec,
+  type SettingValues,
+} from '../node/config.js';
+import { createLogger } from '../node/logger.js';
 import type { NodeOptions } from '../node/options.js';
 import type { RunningNode } from '../node/index.js';
 import type { CliIo } from './program.js';
-import {
-  UsageError,
-  integerParser,
-  parseFraction,
-  parseHostPort,
-  parseInitialCluster,
-  parseListen,
-  parseMemberId,
-  parseMs,
-} from './parse.js';
+import { UsageError } from './parse.js';
 import { describeError } from './util.js';
+
+export { LOG_LEVELS, MIN_ELECTION_HEARTBEAT_RATIO } from '../node/config.js';
 
 /** A graceful stop that takes longer than this ends the process with exit 1. */
 export const STOP_GRACE_MS = 5_000;
-/** The election timeout must be at least this many heartbeat intervals. */
-export const MIN_ELECTION_HEARTBEAT_RATIO = 5;
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-
-/** The parsed flags of `serve` (commander's camelCase names). */
-export interface ServeFlags {
-  id: string;
-  listen: string;
-  data: string;
-  initialCluster?: Map<string, string>;
-  advertise?: string;
-  electionTimeout: number;
-  heartbeatInterval: number;
-  maxCount: number;
-  leaseDrift: number;
-  snapshotEntries: number;
-  logLevel: NodeOptions['logLevel'];
+/** What commander hands the action: the settings given as flags (camelCase), plus the rest. */
+export type ServeFlags = Record<string, unknown> & {
+  config?: string;
+  printConfig?: boolean;
   enableFaultInjection?: boolean;
+};
+
+/**
+ * The node's options from flags (> env > config file > defaults), validated.
+ * Throws UsageError with the reason, naming where a bad value came from.
+ */
+export function buildNodeOptions(
+  flags: ServeFlags,
+  env: Record<string, string | undefined> = {},
+): NodeOptions {
+  try {
+    const given: SettingValues = {};
+    for (const s of SETTINGS) {
+      const v = flags[camelName(s.key)];
+      if (v !== undefined) (given as Record<string, unknown>)[s.key] = v;
+    }
+    const configPath = flags.config ?? (env[CONFIG_ENV] || undefined);
+    const file =
+      configPath === undefined ? null : { path: configPath, values: readConfigFile(configPath) };
+    const resolved = resolveSettings({ flags: given, env, file });
+    return toNodeOptions(resolved, { enableFaultInjection: flags.enableFaultInjection === true });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
-/** Cross-checks the flags and builds the node's options. Throws UsageError. */
-export function buildNodeOptions(flags: ServeFlags): NodeOptions {
-  if (flags.data.trim() === '') throw new UsageError('--data must name a directory');
-  if (flags.electionTimeout < MIN_ELECTION_HEARTBEAT_RATIO * flags.heartbeatInterval) {
-    throw new UsageError(
-      `--election-timeout (${flags.electionTimeout} ms) must be at least ` +
-        `${MIN_ELECTION_HEARTBEAT_RATIO} x --heartbeat-interval (${flags.heartbeatInterval} ms)`,
-    );
-  }
-  const initial = flags.initialCluster ?? null;
-  if (initial !== null && !initial.has(flags.id)) {
-    throw new UsageError(
-      `--initial-cluster must include this node (--id ${flags.id}); it lists ${[...initial.keys()].join(', ')}`,
-    );
-  }
-  return {
-    id: flags.id,
-    listen: flags.listen,
-    advertise: flags.advertise ?? flags.listen,
-    dataDir: resolve(flags.data),
-    initialCluster: initial,
-    electionTimeoutMs: flags.electionTimeout,
-    heartbeatIntervalMs: flags.heartbeatInterval,
-    maxCount: flags.maxCount,
-    leaseDriftFraction: flags.leaseDrift,
-    snapshotEntries: flags.snapshotEntries,
-    logLevel: flags.logLevel,
-    enableFaultInjection: flags.enableFaultInjection === true,
-  };
+function settingOption(s: SettingSpec): Option {
+  const facts = [
+    ...(s.default !== undefined ? [`default: ${String(s.default)}`] : []),
+    `env: ${envName(s.key)}`,
+  ];
+  const opt = new Option(`--${s.key} ${s.arg}`, `${s.help} (${facts.join(', ')})`);
+  if (s.choices !== undefined) return opt.choices(s.choices);
+  return opt.argParser((value: string) => {
+    try {
+      return s.parse(value);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  });
 }
 
 export function addServeCommand(program: Command, io: CliIo, exitCode: { value: number }): void {
-  program
+  const cmd = program
     .command('serve')
     .summary('run a raftseq node')
     .description(
       'Run a raftseq node (client API, admin API and Raft on one gRPC port).\n' +
         'Ready when grpc.health.v1.Health/Check answers SERVING. SIGTERM / SIGINT stop it\n' +
         'gracefully (leadership handed over, exact next values recorded) within 5 s.',
-    )
-    .requiredOption(
-      '--id <id>',
-      "this member's id, e.g. n1 (its identity; never the address)",
-      parseMemberId,
-    )
-    .requiredOption(
-      '--listen <host:port>',
-      'address the gRPC server binds (port 0: any free port; then give --advertise)',
-      parseListen,
-    )
-    .requiredOption('--data <dir>', 'data directory (created if missing; one node per directory)')
+    );
+  for (const s of SETTINGS) cmd.addOption(settingOption(s as SettingSpec));
+  cmd
     .option(
-      '--initial-cluster <list>',
-      'id=host:port,... of every founding member, this one included: the address this ' +
-        'node dials to reach each. Used only to bootstrap an empty data directory; omit it ' +
-        'to restart, or to start a node that will be added with `cluster join`',
-      parseInitialCluster,
+      '--config <file>',
+      `read settings from a JSON (.json) or YAML file (env: ${CONFIG_ENV})`,
     )
-    .option(
-      '--advertise <host:port>',
-      'address clients are redirected to (default: --listen)',
-      parseHostPort,
-    )
-    .addOption(
-      new Option(
-        '--election-timeout <ms>',
-        `election timeout; at least ${MIN_ELECTION_HEARTBEAT_RATIO} x the heartbeat interval`,
-      )
-        .argParser(parseMs)
-        .default(DEFAULTS.electionTimeoutMs),
-    )
-    .addOption(
-      new Option('--heartbeat-interval <ms>', 'leader heartbeat interval')
-        .argParser(parseMs)
-        .default(DEFAULTS.heartbeatIntervalMs),
-    )
-    .addOption(
-      new Option('--max-count <n>', 'largest count one Next may ask for')
-        .argParser(integerParser('max count', 1, 0xffff_ffff))
-        .default(DEFAULTS.maxCount),
-    )
-    .addOption(
-      new Option(
-        '--lease-drift <fraction>',
-        'clock-drift bound of the leader lease, as a fraction of the election timeout',
-      )
-        .argParser(parseFraction)
-        .default(DEFAULTS.leaseDriftFraction),
-    )
-    .addOption(
-      new Option('--snapshot-entries <n>', 'snapshot and compact the log after this many entries')
-        .argParser(integerParser('snapshot entries', 1, 1_000_000_000))
-        .default(DEFAULTS.snapshotEntries),
-    )
-    .addOption(
-      new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(DEFAULTS.logLevel),
-    )
+    .option('--print-config', 'print the effective settings as JSON and exit without starting')
     .addOption(
       new Option(
         '--enable-fault-injection',
@@ -148,6 +101,12 @@ export function addServeCommand(program: Command, io: CliIo, exitCode: { value: 
     .addHelpText(
       'after',
       `
+Settings: every option above can also come from an environment variable
+(RAFTSEQ_<OPTION>, e.g. RAFTSEQ_ELECTION_TIMEOUT=2000) or a config file
+(--config, keys named like the options: election-timeout: 2000).
+Precedence: flag > environment > config file > default.
+--print-config prints the result in config-file form (a valid --config file).
+
 Examples:
   # bootstrap a 3-node cluster (run each on its machine or port)
   raftseq serve --id n1 --listen 127.0.0.1:7001 --data ./data/n1 \\
@@ -155,10 +114,19 @@ Examples:
   # restart: the data directory knows the cluster
   raftseq serve --id n1 --listen 127.0.0.1:7001 --data ./data/n1
   # a new member, then: raftseq cluster join --id n4 --addr 127.0.0.1:7004 ...
-  raftseq serve --id n4 --listen 0.0.0.0:7004 --advertise 10.0.0.4:7004 --data ./data/n4`,
+  raftseq serve --id n4 --listen 0.0.0.0:7004 --advertise 10.0.0.4:7004 --data ./data/n4
+  # from a config file and the environment, with Prometheus metrics
+  RAFTSEQ_LOG_LEVEL=debug raftseq serve --config /etc/raftseq/n1.yaml \\
+      --metrics-listen 127.0.0.1:9464
+  raftseq serve --config /etc/raftseq/n1.yaml --print-config`,
     )
     .action(async (flags: ServeFlags) => {
-      const options = buildNodeOptions(flags);
+      const options = buildNodeOptions(flags, io.env);
+      if (flags.printConfig === true) {
+        io.stdout(JSON.stringify(effectiveConfig(options), null, 2) + '\n');
+        exitCode.value = 0;
+        return;
+      }
       exitCode.value = await serve(options, io);
     });
 }
@@ -194,6 +162,12 @@ export async function serve(options: NodeOptions, io: CliIo): Promise<number> {
       const start = io.startNode ?? (await import('../node/index.js')).startNode;
       node = await start(options);
     } catch (e) {
+      // One clear line in the node's log too (where operators look), then
+      // the one-line error on stderr.
+      createLogger(options.id, options.logLevel, undefined, io.logDestination).fatal(
+        { err: describeError(e), error: e instanceof Error ? e.name : typeof e },
+        `refused to start: ${describeError(e)}`,
+      );
       io.stderr(`raftseq: ${describeError(e)}\n`);
       return 1;
     }

@@ -1,4 +1,5 @@
-// Settings of one raftseq node, after parsing and validation by the CLI.
+// Settings of one raftseq node, after parsing and validation (src/node/config.ts
+// merges flags, environment and config file into these).
 
 export interface NodeOptions {
   /** This member's id, e.g. "n1". Identity is the id, never the address. */
@@ -23,6 +24,11 @@ export interface NodeOptions {
   /** Take a snapshot and compact the log after this many applied entries. */
   snapshotEntries: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /**
+   * host:port of the Prometheus endpoint (http://<host:port>/metrics); port 0
+   * picks a free port. Null or absent: no metrics server.
+   */
+  metricsListen?: string | null;
   /** Enable the FaultInjection service (tests only). */
   enableFaultInjection: boolean;
 }

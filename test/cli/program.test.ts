@@ -420,6 +420,7 @@ describe('serve', () => {
         leaseDriftFraction: DEFAULTS.leaseDriftFraction,
         snapshotEntries: DEFAULTS.snapshotEntries,
         logLevel: DEFAULTS.logLevel,
+        metricsListen: null,
         enableFaultInjection: false,
       },
     ]);
@@ -473,11 +474,19 @@ describe('serve', () => {
     const rt = fakeRuntime({
       failStart: new DataDirInUseError('data directory /tmp/raftseq-n1 is in use by pid 42'),
     });
-    const r = await runCli(base, rt.io);
+    const log: string[] = [];
+    const r = await runCli(base, { ...rt.io, logDestination: { write: (s) => void log.push(s) } });
     expect(r).toEqual({
       code: 1,
       stdout: '',
       stderr: 'raftseq: data directory /tmp/raftseq-n1 is in use by pid 42\n',
+    });
+    // ... and one clear line in the node's JSON log.
+    expect(log).toHaveLength(1);
+    expect(JSON.parse(log[0] as string)).toMatchObject({
+      level: 60,
+      node: 'n1',
+      msg: 'refused to start: data directory /tmp/raftseq-n1 is in use by pid 42',
     });
   });
 
