@@ -1,0 +1,367 @@
+// A raftseq cluster in Docker containers for jepsen-lite: testcontainers 11
+// (ryuk disabled: its image cannot be pulled here) starts one container per
+// node from the image built by deploy/build-image.sh, on a Docker network the
+// test creates. Each node listens on 0.0.0.0:7000 inside its container, peers
+// dial each other by network alias (n1:7000 ...), and its port is published
+// on a host port chosen by the test, which the node advertises as
+// 127.0.0.1:<port> so that redirects lead clients on this host to the leader.
+//
+// Faults: kill -9 (docker kill), restart (docker start), pause / resume (the
+// cgroup freezer: docker pause), and partitions with iptables inside the
+// containers (NET_ADMIN), which cut peer traffic only: clients come in through
+// the published port from the network's gateway and are never blocked.
+
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { GenericContainer, Network, Wait } from 'testcontainers';
+import type { StartedNetwork, StartedTestContainer } from 'testcontainers';
+import { status } from '../node/procs.js';
+import type { StatusReply } from '../node/procs.js';
+
+const run = promisify(execFile);
+
+export const DOCKER =
+  process.env['DOCKER'] ?? (existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
+export const IMAGE = process.env['RAFTSEQ_IMAGE'] ?? 'raftseq:local';
+const PORT = 7000;
+
+export async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await run(DOCKER, args, { maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
+
+export interface DockerNode {
+  id: string;
+  /** host:port a client on this host dials (127.0.0.1 and the published port). */
+  addr: string;
+  hostPort: number;
+  container: StartedTestContainer;
+  /** Running (not killed). */
+  up: boolean;
+  paused: boolean;
+  /** Removed from the cluster by the membership nemesis. */
+  removed: boolean;
+}
+
+export interface DockerClusterOptions {
+  size: number;
+  electionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  /** Prefix of container names and of the network name. */
+  name: string;
+}
+
+export async function freePorts(n: number): Promise<number[]> {
+  const ports: number[] = [];
+  const servers = [];
+  for (let i = 0; i < n; i++) {
+    const srv = createServer();
+    servers.push(srv);
+    ports.push(
+      await new Promise<number>((resolve, reject) => {
+        srv.listen(0, '127.0.0.1', () => {
+          const a = srv.address();
+          resolve(typeof a === 'object' && a !== null ? a.port : 0);
+        });
+        srv.on('error', reject);
+      }),
+    );
+  }
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export class DockerCluster {
+  readonly nodes: DockerNode[] = [];
+  private readonly ips = new Map<string, string>();
+  /** Pairs of node ids that cannot talk ("a|b" with a < b). */
+  private cut = new Set<string>();
+
+  private constructor(
+    readonly opts: DockerClusterOptions,
+    readonly network: StartedNetwork,
+  ) {}
+
+  static async start(opts: DockerClusterOptions): Promise<DockerCluster> {
+    process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
+    const network = await new Network().start();
+    const c = new DockerCluster(opts, network);
+    const ids = Array.from({ length: opts.size }, (_, i) => `n${i + 1}`);
+    const initial = ids.map((id) => `${id}=${id}:${PORT}`).join(',');
+    const ports = await freePorts(ids.length);
+    try {
+      const started = await Promise.all(
+        ids.map((id, i) => c.startContainer(id, ports[i] as number, initial)),
+      );
+      c.nodes.push(...started);
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
+    return c;
+  }
+
+  private async startContainer(
+    id: string,
+    hostPort: number,
+    initialCluster: string | null,
+  ): Promise<DockerNode> {
+    const args = [
+      'serve',
+      '--id',
+      id,
+      '--listen',
+      `0.0.0.0:${PORT}`,
+      '--advertise',
+      `127.0.0.1:${hostPort}`,
+      '--data',
+      '/data',
+      '--election-timeout',
+      String(this.opts.electionTimeoutMs),
+      '--heartbeat-interval',
+      String(this.opts.heartbeatIntervalMs),
+      '--enable-fault-injection',
+    ];
+    if (initialCluster !== null) args.push('--initial-cluster', initialCluster);
+    const container = await new GenericContainer(IMAGE)
+      .withName(`${this.opts.name}-${id}`)
+      .withNetwork(this.network)
+      .withNetworkAliases(id)
+      .withExposedPorts({ container: PORT, host: hostPort })
+      .withAddedCapabilities('NET_ADMIN')
+      .withCommand(args)
+      .withWaitStrategy(Wait.forLogMessage(/"msg":"serving"/))
+      .withStartupTimeout(30_000)
+      .start();
+    return {
+      id,
+      addr: `127.0.0.1:${hostPort}`,
+      hostPort,
+      container,
+      up: true,
+      paused: false,
+      removed: false,
+    };
+  }
+
+  /** Starts a new, empty node (no --initial-cluster), to be added with addMember. */
+  async startSpare(id: string): Promise<DockerNode> {
+    const [port] = await freePorts(1);
+    const n = await this.startContainer(id, port as number, null);
+    this.nodes.push(n);
+    return n;
+  }
+
+  node(id: string): DockerNode {
+    const n = this.nodes.find((x) => x.id === id);
+    if (n === undefined) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  /** Members still in the cluster (up or not). */
+  get members(): DockerNode[] {
+    return this.nodes.filter((n) => !n.removed);
+  }
+
+  get endpoints(): string[] {
+    return this.members.map((n) => n.addr);
+  }
+
+  /** kill -9 */
+  async kill(id: string): Promise<void> {
+    const n = this.node(id);
+    if (n.paused) await this.resume(id);
+    await docker('kill', '-s', 'KILL', n.container.getId());
+    n.up = false;
+    this.ips.delete(id);
+  }
+
+  /** Starts a killed node again (same data directory, same published port). */
+  async restart(id: string): Promise<void> {
+    const n = this.node(id);
+    await docker('start', n.container.getId());
+    n.up = true;
+    this.ips.delete(id);
+    // A restarted container has a fresh network namespace: re-apply the cut.
+    await this.applyCut();
+  }
+
+  async pause(id: string): Promise<void> {
+    const n = this.node(id);
+    if (!n.up || n.paused) return;
+    await docker('pause', n.container.getId());
+    n.paused = true;
+  }
+
+  async resume(id: string): Promise<void> {
+    const n = this.node(id);
+    if (!n.paused) return;
+    await docker('unpause', n.container.getId());
+    n.paused = false;
+  }
+
+  private async ip(id: string): Promise<string> {
+    let ip = this.ips.get(id);
+    if (ip === undefined) {
+      const out = await docker(
+        'inspect',
+        '-f',
+        `{{(index .NetworkSettings.Networks "${this.network.getName()}").IPAddress}}`,
+        this.node(id).container.getId(),
+      );
+      ip = out.trim();
+      this.ips.set(id, ip);
+    }
+    return ip;
+  }
+
+  /**
+   * Cuts exactly these links (both directions), healing every other: a list
+   * of [a, b] pairs of node ids.
+   */
+  async setCut(pairs: readonly (readonly [string, string])[]): Promise<void> {
+    this.cut = new Set(pairs.map(([a, b]) => (a < b ? `${a}|${b}` : `${b}|${a}`)));
+    await this.applyCut();
+  }
+
+  /** Cuts every link between different components. */
+  async partition(components: readonly (readonly string[])[]): Promise<void> {
+    const pairs: [string, string][] = [];
+    for (let i = 0; i < components.length; i++) {
+      for (let j = i + 1; j < components.length; j++) {
+        for (const a of components[i] as string[]) {
+          for (const b of components[j] as string[]) pairs.push([a, b]);
+        }
+      }
+    }
+    await this.setCut(pairs);
+  }
+
+  async heal(): Promise<void> {
+    await this.setCut([]);
+  }
+
+  cutPairs(): string[] {
+    return [...this.cut].sort();
+  }
+
+  private async applyCut(): Promise<void> {
+    const targets = this.nodes.filter((n) => n.up && !n.paused);
+    await Promise.all(
+      targets.map(async (n) => {
+        const peers: string[] = [];
+        for (const key of this.cut) {
+          const [a, b] = key.split('|') as [string, string];
+          const other = a === n.id ? b : b === n.id ? a : null;
+          if (other !== null && this.node(other).up) peers.push(await this.ip(other));
+        }
+        const script = ['iptables -F INPUT', 'iptables -F OUTPUT'];
+        for (const ip of peers) {
+          script.push(`iptables -A INPUT -s ${ip} -j DROP`, `iptables -A OUTPUT -d ${ip} -j DROP`);
+        }
+        const r = await n.container.exec(['sh', '-c', script.join(' && ')], { user: 'root' });
+        if (r.exitCode !== 0) throw new Error(`iptables on ${n.id}: ${r.output.trim()}`);
+      }),
+    );
+  }
+
+  /** The node that says it leads, in the highest term (null if none answers so). */
+  async leader(): Promise<string | null> {
+    const answers = await Promise.all(
+      this.members
+        .filter((n) => n.up && !n.paused)
+        .map((n) => nodeStatus(n.addr).catch(() => null)),
+    );
+    let best: StatusReply | null = null;
+    for (const a of answers) {
+      if (a === null || a.role !== 'leader') continue;
+      if (best === null || BigInt(a.term) > BigInt(best.term)) best = a;
+    }
+    return best === null ? null : best.node_id;
+  }
+
+  async waitLeader(timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const l = await this.leader();
+      if (l !== null) return l;
+      if (Date.now() > deadline) throw new Error(`no leader after ${timeoutMs} ms`);
+      await sleep(100);
+    }
+  }
+
+  /** Heals everything: resumes paused nodes, restarts killed ones, clears the cut. */
+  async healAll(): Promise<void> {
+    for (const n of this.nodes) if (n.paused) await this.resume(n.id);
+    this.cut.clear();
+    for (const n of this.members) if (!n.up) await this.restart(n.id);
+    await this.applyCut();
+  }
+
+  /** Saves every node's log into dir/<id>.log. */
+  async saveLogs(dir: string): Promise<void> {
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        try {
+          const { stdout, stderr } = await run(DOCKER, ['logs', n.container.getId()], {
+            maxBuffer: 256 * 1024 * 1024,
+          });
+          await writeFile(join(dir, `${n.id}.log`), stdout + stderr);
+        } catch (e) {
+          await writeFile(join(dir, `${n.id}.log`), `docker logs failed: ${String(e)}\n`);
+        }
+      }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        try {
+          if (n.paused) await docker('unpause', n.container.getId());
+          await docker('rm', '-f', '-v', n.container.getId());
+        } catch {
+          // already gone
+        }
+      }),
+    );
+    try {
+      await this.network.stop();
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Cluster.Status of exactly this node (no redirect). */
+export async function nodeStatus(addr: string, timeoutMs = 800): Promise<StatusReply> {
+  return status(addr, timeoutMs);
+}
+
+/** grpc.health.v1.Health/Check (service ""): SERVING? */
+export function healthy(addr: string, timeoutMs = 1000): Promise<boolean> {
+  const client = new grpc.Client(addr, grpc.credentials.createInsecure());
+  const id = (b: Buffer): Buffer => b;
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      '/grpc.health.v1.Health/Check',
+      id,
+      id,
+      Buffer.alloc(0),
+      { deadline: Date.now() + timeoutMs },
+      (err, reply) => {
+        client.close();
+        resolve(!err && reply !== undefined && reply[0] === 0x08 && reply[1] === 0x01);
+      },
+    );
+  });
+}

@@ -1,0 +1,80 @@
+// The jepsen-lite workload: concurrent clients on this host, several per node
+// address, each its own SequenceClient (its own channels) whose endpoint list
+// starts at "its" node, calling Next on a few sequences, mostly one value and
+// sometimes a batch. Every operation goes into the History (invoke, then ok /
+// fail / info). Bounded: stops when told to, or at `untilMs` in any case.
+
+import { SequenceClient } from '../../src/index.js';
+import type { History } from '../support/history.js';
+import { sleep } from './cluster.js';
+
+export interface WorkloadOptions {
+  endpoints: readonly string[];
+  clientsPerNode: number;
+  sequences: readonly string[];
+  history: History;
+  /** Date.now() after which every loop stops by itself. */
+  untilMs: number;
+  seed: number;
+  /** Overall deadline of one Next (retries included). */
+  deadlineMs: number;
+  /** Deadline of one attempt. */
+  attemptTimeoutMs: number;
+  /** Probability of a batch (1..maxBatch values) instead of a single value. */
+  batchProbability: number;
+  maxBatch: number;
+}
+
+export interface Workload {
+  stop(): Promise<void>;
+}
+
+/** A small deterministic PRNG (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function startWorkload(o: WorkloadOptions): Workload {
+  let stopped = false;
+  const eps = [...o.endpoints];
+  const clients: SequenceClient[] = [];
+  const loops: Promise<void>[] = [];
+  let p = 0;
+  for (let k = 0; k < o.clientsPerNode; k++) {
+    for (let i = 0; i < eps.length; i++) {
+      const process = p++;
+      const client = new SequenceClient({
+        endpoints: [...eps.slice(i), ...eps.slice(0, i)],
+        deadlineMs: o.deadlineMs,
+        attemptTimeoutMs: o.attemptTimeoutMs,
+        backoff: { initialMs: 20, maxMs: 200 },
+      });
+      clients.push(client);
+      const rand = rng(o.seed * 1000 + process);
+      loops.push(
+        (async () => {
+          while (!stopped && Date.now() < o.untilMs) {
+            const sequence = o.sequences[Math.floor(rand() * o.sequences.length)] as string;
+            const count = rand() < o.batchProbability ? 1 + Math.floor(rand() * o.maxBatch) : 1;
+            const r = await o.history.record(process, sequence, count, (s, c) => client.next(s, c));
+            if (r === null) await sleep(10 + Math.floor(rand() * 40));
+          }
+        })(),
+      );
+    }
+  }
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+      for (const c of clients) c.close();
+    },
+  };
+}
