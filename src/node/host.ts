@@ -35,6 +35,7 @@ import type { RaftStorage } from '../storage/storage.js';
 import { GrpcTransport } from '../transport/grpc-transport.js';
 import { TickClock, monotonicMs } from './clock.js';
 import { createLogger, type Logger } from './logger.js';
+import { NodeMetrics } from './metrics.js';
 import type { NodeOptions } from './options.js';
 import { PersistPipeline } from './pipeline.js';
 
@@ -87,6 +88,8 @@ export class NodeHost {
   readonly allocator: Allocator;
   readonly transport: GrpcTransport;
   readonly clock: TickClock;
+  /** Prometheus metrics (served only with --metrics-listen; see metrics.ts). */
+  readonly metrics: NodeMetrics;
   private readonly pipeline: PersistPipeline;
   private readonly waiters = new Map<number, Waiter>();
   private timer: NodeJS.Timeout | null = null;
@@ -158,6 +161,7 @@ export class NodeHost {
       (readies) => this.onDurable(readies),
       (err) => this.fail(new Error(`disk write failed, stopping: ${err.message}`)),
       monotonicMs,
+      (ms, entries) => this.metrics.observeFsync(ms, entries),
     );
     this.allocator = new Allocator({
       sm: this.sm,
@@ -165,6 +169,7 @@ export class NodeHost {
       now: monotonicMs,
       leaseValid: () => this.leaseValid(),
     });
+    this.metrics = new NodeMetrics(this);
     this.updatePeers();
   }
 
@@ -231,6 +236,7 @@ export class NodeHost {
 
   private onPeerMessage(m: Message): void {
     if (this.fatalError) return;
+    this.metrics.onPeerMessage(m);
     try {
       this.raft.step(m);
     } catch (err) {
@@ -281,6 +287,7 @@ export class NodeHost {
         const rd = this.raft.ready();
         if (rd.softState.leader !== null && rd.softState.leader !== this.lastKnownLeader) {
           this.lastKnownLeader = rd.softState.leader;
+          this.metrics.leaderChanged();
           this.log.info({ leader: rd.softState.leader }, 'leader known');
         }
         this.transport.send(rd.messages);
@@ -289,6 +296,7 @@ export class NodeHost {
           this.checkIncarnation();
           this.allocator.onApplied(rd.snapshot.meta.index);
           this.updatePeers();
+          this.metrics.snapshotInstalled();
           this.log.info({ index: rd.snapshot.meta.index }, 'installed snapshot from leader');
         }
         for (const e of rd.committedEntries) this.applyEntry(e);
@@ -342,6 +350,7 @@ export class NodeHost {
     const data = this.sm.snapshot();
     this.raft.compact(applied, data);
     this.lastCompactIndex = applied;
+    this.metrics.snapshotTaken();
     this.log.info(
       { index: applied, bytes: data.length, ms: Math.round(monotonicMs() - started) },
       'took snapshot and compacted the log',
@@ -353,9 +362,7 @@ export class NodeHost {
 
   private updatePeers(): void {
     const peers = new Map(this.sm.members());
-    for (const [id, address] of this.learnedPeers) {
-      if (peers.size <= 1 && !peers.has(id)) peers.set(id, address);
-    }
+    if (peers.size === 0) for (const [id, address] of this.learnedPeers) peers.set(id, address);
     peers.delete(this.options.id);
     this.transport.setPeers(peers);
   }
@@ -367,7 +374,10 @@ export class NodeHost {
     const r = this.raft.propose(encodeCommand(cmd));
     this.afterInput();
     if (!r.ok) return Promise.reject(new NotLeaderError('not-leader'));
-    return this.waitApplied(r.index, r.term);
+    const proposedAt = monotonicMs();
+    return this.waitApplied(r.index, r.term).then(() =>
+      this.metrics.observeCommit(monotonicMs() - proposedAt),
+    );
   }
 
   proposeConfChange(
