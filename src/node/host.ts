@@ -60,6 +60,12 @@ interface Waiter {
 }
 
 const META_NODE_ID = 'node-id';
+/**
+ * How long a stopping leader waits for its handover entry to commit. A leader
+ * that lost its quorum cannot commit anything; it must still exit within the
+ * contract's 5 s, and the next leader then starts above the reserved blocks.
+ */
+const HANDOVER_COMMIT_MS = 1500;
 /** A random id made when the data directory is created (see MemberCommand). */
 const META_INCARNATION = 'incarnation';
 
@@ -561,10 +567,10 @@ export class NodeHost {
     if (target === null) {
       // Nobody to hand over to: still record the exact next values, so our
       // own next term (after a restart) continues without a gap.
-      await this.sealAndRecord(deadline);
+      await this.sealAndRecord(Math.min(deadline, monotonicMs() + HANDOVER_COMMIT_MS));
       return null;
     }
-    await this.sealAndRecord(deadline);
+    await this.sealAndRecord(Math.min(deadline, monotonicMs() + HANDOVER_COMMIT_MS));
     if (!this.raft.transferLeadership(target)) return null;
     this.afterInput();
     this.log.info({ to: target }, 'transferring leadership');
