@@ -339,6 +339,11 @@ export class NodeHost {
         { change: result.change, member: result.id, index: e.index },
         'membership changed',
       );
+      if (result.change === 'remove' && result.id === this.options.id) {
+        this.log.warn(
+          'this member was removed from the cluster: it no longer votes or serves; stop it, and add it back with an empty data directory (raftseq cluster join) to reuse it',
+        );
+      }
     }
     this.allocator.onApplied(e.index);
     const w = this.waiters.get(e.index);
