@@ -15,11 +15,25 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     await host.shutdown(0).catch(() => {});
     throw err;
   }
+  if (options.metricsListen) {
+    try {
+      await host.metrics.listen(options.metricsListen);
+    } catch (err) {
+      await api.close();
+      await host.shutdown(0).catch(() => {});
+      throw err;
+    }
+  }
   host.start();
   const stopRegistration = startRegistration(host, (err) => host.failWith(err));
   api.health.setStatus('', 'SERVING');
   host.log.info(
-    { listen: options.listen, port: api.port, advertise: options.advertise },
+    {
+      listen: options.listen,
+      port: api.port,
+      advertise: options.advertise,
+      ...(host.metrics.port !== null ? { metricsPort: host.metrics.port } : {}),
+    },
     'serving',
   );
   let shuttingDown: Promise<void> | null = null;
@@ -28,12 +42,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       stopRegistration();
       await host.shutdown();
       await api.close();
+      await host.metrics.close();
     })();
     return shuttingDown;
   };
   host.onFatal = () => {
     stopRegistration();
     void api.close();
+    void host.metrics.close();
   };
   return { id: options.id, shutdown, stopped: host.stopped, host, port: api.port };
 }

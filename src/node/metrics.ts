@@ -1,0 +1,458 @@
+// Prometheus metrics of one node (prom-client), on `serve --metrics-listen`.
+//
+// Each node has its own Registry (several nodes can share a process in
+// tests). Two kinds of metric:
+//   - observed where things happen (the runtime calls the hooks below):
+//     Next latency and outcome, commit and fsync latency, fsync batch size,
+//     leader changes, snapshots, peer round trips;
+//   - collected when scraped, from state the node keeps anyway: values served
+//     and skipped and reservations (allocator.stats()), term, role, log and
+//     commit indexes, lease, members, peer links (transport.stats()).
+// Nothing here is on the Raft core's path; a hook costs a counter increment
+// or a histogram observation.
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Message, Role } from '../raft/index.js';
+import type { Allocator, WasteCause } from '../state/allocator.js';
+import type { TickClock } from './clock.js';
+import { monotonicMs } from './clock.js';
+
+/** What the collectors read from the node at scrape time. */
+export interface MetricsSource {
+  readonly options: { id: string; listen: string; advertise: string };
+  readonly allocator: Allocator;
+  readonly clock: TickClock;
+  readonly transport: {
+    stats(): Record<string, { connected: boolean; dropped: number; queued: number }>;
+  };
+  status(): {
+    role: Role;
+    term: number;
+    leader: string | null;
+    commit: number;
+    firstIndex: number;
+    lastIndex: number;
+    conf: { voters: string[]; learners: string[] };
+  };
+  readonly sm: { lastApplied: number };
+  leaseRemainingMs(): number;
+}
+
+const ROLES: readonly Role[] = ['follower', 'pre-candidate', 'candidate', 'leader'];
+const WASTE_CAUSES: readonly WasteCause[] = ['block-remainder', 'crash', 'handover', 'advance'];
+
+/** Seconds; from 50 µs (a Next served from memory) to 5 s. */
+const LATENCY_BUCKETS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+  5,
+];
+const ENTRY_BUCKETS = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+
+/** NotLeaderError -> not_leader: the outcome label of a failed Next. */
+function outcomeOf(err: unknown): string {
+  const name = err instanceof Error ? err.name : '';
+  if (!/^[A-Za-z]+Error$/.test(name) || name === 'Error') return 'error';
+  return name
+    .replace(/Error$/, '')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toLowerCase();
+}
+
+/** Sets a counter to a total kept elsewhere (collect-on-scrape). */
+function setCounter(c: Counter, value: number, labels?: Record<string, string>): void {
+  if (labels === undefined) c.inc(value);
+  else c.inc(labels, value);
+}
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  private server: Server | null = null;
+  /** The bound port of the metrics server, or null when it is not running. */
+  port: number | null = null;
+
+  private readonly nextRequests: Counter<'outcome'>;
+  private readonly nextDuration: Histogram;
+  private readonly commitDuration: Histogram;
+  private readonly fsyncDuration: Histogram;
+  private readonly fsyncEntries: Histogram;
+  private readonly leaderChanges: Counter;
+  private readonly snapshotsTaken: Counter;
+  private readonly snapshotsInstalled: Counter;
+  private readonly peerRtt: Histogram<'peer'>;
+
+  constructor(private readonly node: MetricsSource) {
+    const registers = [this.registry];
+    const src = node;
+
+    new Gauge({
+      name: 'raftseq_node_info',
+      help: 'Always 1; labels name this member (id, listen and advertised address)',
+      labelNames: ['id', 'listen', 'advertise'],
+      registers,
+      collect() {
+        this.reset();
+        const o = src.options;
+        this.set({ id: o.id, listen: o.listen, advertise: o.advertise }, 1);
+      },
+    });
+
+    // -------------------------------------------------------- Next
+    this.nextRequests = new Counter({
+      name: 'raftseq_next_requests_total',
+      help:
+        'Next requests that reached the allocator (the leader), by outcome: ok, not_leader, ' +
+        'lease_expired, reservation_failed, out_of_range, invalid_argument, cancelled, error',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.nextDuration = new Histogram({
+      name: 'raftseq_next_duration_seconds',
+      help: 'Time to serve a successful Next inside the node (allocator), in seconds',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    const allocatorTotals = (): {
+      served: number;
+      skipped: Record<WasteCause, number>;
+      proposed: number;
+      committed: number;
+      failed: number;
+    } => {
+      const t = {
+        served: 0,
+        skipped: { 'block-remainder': 0, crash: 0, handover: 0, advance: 0 },
+        proposed: 0,
+        committed: 0,
+        failed: 0,
+      };
+      for (const s of src.allocator.stats().sequences.values()) {
+        t.served += Number(s.served);
+        for (const c of WASTE_CAUSES) t.skipped[c] += Number(s.skipped[c]);
+        t.proposed += s.reservationsProposed;
+        t.committed += s.reservationsCommitted;
+        t.failed += s.reservationsFailed;
+      }
+      return t;
+    };
+    new Counter({
+      name: 'raftseq_values_served_total',
+      help: 'Sequence values handed out by this node while leader (all sequences)',
+      registers,
+      collect() {
+        this.reset();
+        setCounter(this, allocatorTotals().served);
+      },
+    });
+    new Counter({
+      name: 'raftseq_values_skipped_total',
+      help:
+        'Sequence values never handed out, by cause: block-remainder, crash, handover, advance ' +
+        '(counted by this node when it learns where the next leader started)',
+      labelNames: ['cause'],
+      registers,
+      collect() {
+        this.reset();
+        const t = allocatorTotals();
+        for (const c of WASTE_CAUSES) setCounter(this, t.skipped[c], { cause: c });
+      },
+    });
+    new Counter({
+      name: 'raftseq_reservations_proposed_total',
+      help: 'Block reservations proposed by this node as leader (one per sequence per reservation)',
+      registers,
+      collect() {
+        this.reset();
+        setCounter(this, allocatorTotals().proposed);
+      },
+    });
+    new Counter({
+      name: 'raftseq_reservations_committed_total',
+      help: 'Block reservations proposed by this node that committed',
+      registers,
+      collect() {
+        this.reset();
+        setCounter(this, allocatorTotals().committed);
+      },
+    });
+    new Counter({
+      name: 'raftseq_reservations_failed_total',
+      help: 'Block reservations proposed by this node that did not commit',
+      registers,
+      collect() {
+        this.reset();
+        setCounter(this, allocatorTotals().failed);
+      },
+    });
+
+    // -------------------------------------------------------- log and disk
+    this.commitDuration = new Histogram({
+      name: 'raftseq_commit_duration_seconds',
+      help: 'From proposing an entry (reservation, hand-over, ...) to its being applied here, in seconds',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.fsyncDuration = new Histogram({
+      name: 'raftseq_fsync_duration_seconds',
+      help: 'Duration of one group-commit write (one fsynced batch), in seconds',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.fsyncEntries = new Histogram({
+      name: 'raftseq_fsync_batch_entries',
+      help: 'Log entries written by one group-commit write',
+      buckets: ENTRY_BUCKETS,
+      registers,
+    });
+    const indexGauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    };
+    indexGauge(
+      'raftseq_log_first_index',
+      'First log index held after the snapshot',
+      () => src.status().firstIndex,
+    );
+    indexGauge('raftseq_log_last_index', 'Last log index', () => src.status().lastIndex);
+    indexGauge('raftseq_commit_index', 'Highest index known committed', () => src.status().commit);
+    indexGauge('raftseq_applied_index', 'Highest index applied here', () => src.sm.lastApplied);
+    new Gauge({
+      name: 'raftseq_log_entries',
+      help: 'Entries in the log after the snapshot (last - first + 1)',
+      registers,
+      collect() {
+        const st = src.status();
+        this.set(Math.max(0, st.lastIndex - st.firstIndex + 1));
+      },
+    });
+    this.snapshotsTaken = new Counter({
+      name: 'raftseq_snapshots_taken_total',
+      help: 'Snapshots taken here (the log compacted behind them)',
+      registers,
+    });
+    this.snapshotsInstalled = new Counter({
+      name: 'raftseq_snapshots_installed_total',
+      help: 'Snapshots received from the leader and installed',
+      registers,
+    });
+
+    // -------------------------------------------------------- Raft
+    indexGauge('raftseq_term', 'Current Raft term', () => src.status().term);
+    new Gauge({
+      name: 'raftseq_role',
+      help: 'This node’s Raft role: 1 for the current one (learners are followers here)',
+      labelNames: ['role'],
+      registers,
+      collect() {
+        const role = src.status().role;
+        for (const r of ROLES) this.set({ role: r }, r === role ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'raftseq_is_leader',
+      help: '1 while this node is the leader',
+      registers,
+      collect() {
+        this.set(src.status().role === 'leader' ? 1 : 0);
+      },
+    });
+    this.leaderChanges = new Counter({
+      name: 'raftseq_leader_changes_total',
+      help: 'Times this node learned of a new leader',
+      registers,
+    });
+    new Gauge({
+      name: 'raftseq_lease_remaining_seconds',
+      help: 'Leader lease left (0 unless leader); a leader serves only while it is positive',
+      registers,
+      collect() {
+        this.set(src.leaseRemainingMs() / 1000);
+      },
+    });
+    new Gauge({
+      name: 'raftseq_members',
+      help: 'Members of the configuration this node knows, by kind (voter, learner)',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const conf = src.status().conf;
+        this.set({ kind: 'voter' }, conf.voters.length);
+        this.set({ kind: 'learner' }, conf.learners.length);
+      },
+    });
+
+    // -------------------------------------------------------- peers
+    this.peerRtt = new Histogram({
+      name: 'raftseq_peer_round_trip_seconds',
+      help: 'Leader heartbeat to a peer and its answer back, in seconds',
+      labelNames: ['peer'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    new Gauge({
+      name: 'raftseq_peer_connected',
+      help: '1 while the stream to the peer is open',
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [peer, s] of Object.entries(src.transport.stats())) {
+          this.set({ peer }, s.connected ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'raftseq_peer_queued_messages',
+      help: 'Messages waiting to be sent to the peer',
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [peer, s] of Object.entries(src.transport.stats())) this.set({ peer }, s.queued);
+      },
+    });
+    new Counter({
+      name: 'raftseq_peer_dropped_messages_total',
+      help: 'Messages to the peer discarded (link down, queue full, snapshot busy)',
+      labelNames: ['peer'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [peer, s] of Object.entries(src.transport.stats())) {
+          setCounter(this, s.dropped, { peer });
+        }
+      },
+    });
+
+    this.instrumentAllocator(node.allocator);
+  }
+
+  // ---------------------------------------------------------------- hooks
+
+  /** A group-commit write finished: its duration (ms) and entry count. */
+  observeFsync(ms: number, entries: number): void {
+    this.fsyncDuration.observe(ms / 1000);
+    this.fsyncEntries.observe(entries);
+  }
+
+  /** A proposal of this node was applied `ms` after it was proposed. */
+  observeCommit(ms: number): void {
+    this.commitDuration.observe(ms / 1000);
+  }
+
+  leaderChanged(): void {
+    this.leaderChanges.inc();
+  }
+
+  snapshotTaken(): void {
+    this.snapshotsTaken.inc();
+  }
+
+  snapshotInstalled(): void {
+    this.snapshotsInstalled.inc();
+  }
+
+  /**
+   * Every message from a peer. A heartbeat answer echoes the tick its
+   * heartbeat was sent at; heartbeats leave right after their tick, so the
+   * time since that tick is the round trip.
+   */
+  onPeerMessage(m: Message): void {
+    if (m.type !== 'heartbeat-resp') return;
+    const sentAt = this.node.clock.timeOf(m.sentTick);
+    if (sentAt !== undefined)
+      this.peerRtt.observe({ peer: m.from }, (monotonicMs() - sentAt) / 1000);
+  }
+
+  /** Counts and times every Next the allocator answers (unary and streamed alike). */
+  private instrumentAllocator(allocator: Allocator): void {
+    const next = allocator.next.bind(allocator);
+    allocator.next = async (sequence, count, opts) => {
+      const started = monotonicMs();
+      try {
+        const r = await next(sequence, count, opts);
+        this.nextRequests.inc({ outcome: 'ok' });
+        this.nextDuration.observe((monotonicMs() - started) / 1000);
+        return r;
+      } catch (err) {
+        this.nextRequests.inc({ outcome: outcomeOf(err) });
+        throw err;
+      }
+    };
+  }
+
+  // ---------------------------------------------------------------- server
+
+  /**
+   * Serves GET /metrics (Prometheus text format, with the default Node.js
+   * process metrics) on `address` (host:port; port 0 picks a free one).
+   * Resolves to the bound port.
+   */
+  async listen(address: string): Promise<number> {
+    const { host, port } = splitHostPort(address);
+    collectDefaultMetrics({ register: this.registry });
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET' }).end();
+        return;
+      }
+      if (path === '/metrics') {
+        this.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': this.registry.contentType });
+            res.end(req.method === 'HEAD' ? undefined : text);
+          },
+          (err: unknown) => {
+            res.writeHead(500, { 'content-type': 'text/plain' });
+            res.end(`collecting metrics failed: ${(err as Error)?.message ?? String(err)}\n`);
+          },
+        );
+        return;
+      }
+      if (path === '/') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('raftseq metrics: GET /metrics\n');
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new Error(
+            `cannot serve metrics on ${address}: ${err.code === 'EADDRINUSE' ? 'address in use' : err.message}`,
+          ),
+        ),
+      );
+      server.listen(port, host, () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    return this.port;
+  }
+
+  /** Stops the metrics server (if running). */
+  async close(): Promise<void> {
+    const server = this.server;
+    if (server === null) return;
+    this.server = null;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+}
+
+function splitHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  let host = address.slice(0, i);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host, port: Number(address.slice(i + 1)) };
+}
