@@ -148,8 +148,7 @@ function prepare(t: Target, concurrency: number): Prepared {
       };
     }
     case 'client': {
-      // transport: wired once SequenceClient has streaming (step 2).
-      const client = new SequenceClient({ endpoints: t.endpoints });
+      const client = new SequenceClient({ endpoints: t.endpoints, transport: t.transport });
       const names = t.names;
       return {
         op: async (i) => {

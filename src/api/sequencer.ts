@@ -1,9 +1,11 @@
-// raftseq.v1.Sequencer: Next, exactly as CONTRACT.md pins it.
+// raftseq.v1.Sequencer: Next, exactly as CONTRACT.md pins it, and NextStream
+// (many Next requests in flight over one bidirectional stream).
 
+import { setMaxListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { NodeHost } from '../node/host.js';
 import { AllocatorError } from '../state/allocator.js';
-import { statusError } from './server.js';
+import { LEADER_METADATA_KEY, statusError } from './server.js';
 import { countProblem, sequenceNameProblem } from './validate.js';
 
 interface NextRequest {
@@ -14,6 +16,22 @@ interface NextRequest {
 interface NextResponse {
   first: string;
   count: number;
+}
+
+interface NextStreamRequest {
+  id: string;
+  sequence: string;
+  count: number;
+  timeout_ms: number;
+}
+
+interface NextStreamResponse {
+  id: string;
+  code: number;
+  message: string;
+  first: string;
+  count: number;
+  leader: string;
 }
 
 export function sequencerHandlers(host: NodeHost): grpc.UntypedServiceImplementation {
@@ -27,7 +45,96 @@ export function sequencerHandlers(host: NodeHost): grpc.UntypedServiceImplementa
         (e: Partial<grpc.StatusObject>) => callback(e),
       );
     },
+    NextStream: (call: grpc.ServerDuplexStream<NextStreamRequest, NextStreamResponse>) => {
+      serveNextStream(host, call);
+    },
   };
+}
+
+/**
+ * NextStream: each request is served independently (as Next would serve it)
+ * and answered as soon as it is done, out of order. The stream ends when the
+ * client has half-closed it and every request in flight is answered.
+ */
+function serveNextStream(
+  host: NodeHost,
+  call: grpc.ServerDuplexStream<NextStreamRequest, NextStreamResponse>,
+): void {
+  if (host.status().role !== 'leader') {
+    // Redirect on the stream's status, exactly like Next's.
+    call.emit('error', notLeaderError(host));
+    return;
+  }
+  const stream = new AbortController();
+  setMaxListeners(0, stream.signal);
+  let pending = 0;
+  let halfClosed = false;
+  let done = false;
+  const finish = (): void => {
+    if (halfClosed && pending === 0 && !done) {
+      done = true;
+      call.end();
+    }
+  };
+  call.on('data', (req: NextStreamRequest) => {
+    pending++;
+    const deadline = req.timeout_ms > 0 ? Date.now() + req.timeout_ms : Infinity;
+    void serveNextWith(host, req, deadline, stream.signal)
+      .then(
+        (r) =>
+          answer(call, {
+            id: req.id,
+            code: 0,
+            message: '',
+            first: r.first,
+            count: r.count,
+            leader: '',
+          }),
+        (e: Partial<grpc.StatusObject>) => answer(call, streamError(req.id, e)),
+      )
+      .finally(() => {
+        pending--;
+        finish();
+      });
+  });
+  call.on('end', () => {
+    halfClosed = true;
+    finish();
+  });
+  const abort = (): void => stream.abort(new Error('cancelled'));
+  call.on('cancelled', abort);
+  call.on('error', abort);
+}
+
+function answer(
+  call: grpc.ServerDuplexStream<NextStreamRequest, NextStreamResponse>,
+  r: NextStreamResponse,
+): void {
+  if (call.cancelled || call.destroyed || call.writableEnded) return;
+  call.write(r);
+}
+
+function streamError(id: string, e: Partial<grpc.StatusObject>): NextStreamResponse {
+  const leader = e.metadata?.get(LEADER_METADATA_KEY)[0];
+  return {
+    id,
+    code: e.code ?? grpc.status.INTERNAL,
+    message: e.details ?? 'internal error',
+    first: '0',
+    count: 0,
+    leader: leader === undefined ? '' : String(leader),
+  };
+}
+
+function notLeaderError(host: NodeHost): Partial<grpc.StatusObject> {
+  const leader = host.leaderAddress();
+  return statusError(
+    grpc.status.UNAVAILABLE,
+    leader === null
+      ? 'no leader known yet; retry shortly'
+      : `not the leader; the leader is ${leader}`,
+    leader,
+  );
 }
 
 /** The deadline's remaining milliseconds, or Infinity when the client set none. */
@@ -43,6 +150,22 @@ export async function serveNext(
   deadline: grpc.Deadline,
   call: { cancelled: boolean; on(ev: 'cancelled', cb: () => void): unknown },
 ): Promise<NextResponse> {
+  const cancel = new AbortController();
+  call.on('cancelled', () => cancel.abort(new Error('cancelled')));
+  return serveNextWith(host, req, remainingMs(deadline) + Date.now(), cancel.signal);
+}
+
+/**
+ * Serves one Next: validation, leader check, the allocator. `deadlineAt` is
+ * epoch milliseconds (Infinity: none); `cancelled` aborts a request still
+ * waiting. Rejects with a status object.
+ */
+async function serveNextWith(
+  host: NodeHost,
+  req: NextRequest,
+  deadlineAt: number,
+  cancelled: AbortSignal,
+): Promise<NextResponse> {
   // Validate first: a rejected request consumes nothing.
   const nameProblem = sequenceNameProblem(req.sequence);
   if (nameProblem !== null) throw statusError(grpc.status.INVALID_ARGUMENT, nameProblem);
@@ -50,31 +173,33 @@ export async function serveNext(
   if (countIssue !== null) throw statusError(grpc.status.INVALID_ARGUMENT, countIssue);
   const count = req.count === 0 ? 1 : req.count;
 
-  if (host.status().role !== 'leader') {
-    const leader = host.leaderAddress();
-    throw statusError(
-      grpc.status.UNAVAILABLE,
-      leader === null
-        ? 'no leader known yet; retry shortly'
-        : `not the leader; the leader is ${leader}`,
-      leader,
-    );
-  }
+  if (host.status().role !== 'leader') throw notLeaderError(host);
 
-  const ms = remainingMs(deadline);
-  const controller = new AbortController();
-  const timer =
-    ms === Infinity
-      ? null
-      : setTimeout(() => controller.abort(new Error('deadline')), Math.max(0, ms));
-  call.on('cancelled', () => controller.abort(new Error('cancelled')));
+  let signal = cancelled;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let onCancel: (() => void) | null = null;
+  const timed = deadlineAt !== Infinity;
+  if (timed) {
+    const controller = new AbortController();
+    signal = controller.signal;
+    timer = setTimeout(
+      () => controller.abort(new Error('deadline')),
+      Math.max(0, deadlineAt - Date.now()),
+    );
+    if (cancelled.aborted) controller.abort(cancelled.reason);
+    else {
+      onCancel = () => controller.abort(cancelled.reason);
+      cancelled.addEventListener('abort', onCancel, { once: true });
+    }
+  }
   try {
-    const r = await host.allocator.next(req.sequence, count, { signal: controller.signal });
+    const r = await host.allocator.next(req.sequence, count, { signal });
     return { first: r.first.toString(), count: r.count };
   } catch (err) {
-    throw mapAllocatorError(host, err, controller.signal.aborted && ms !== Infinity);
+    throw mapAllocatorError(host, err, timed && Date.now() >= deadlineAt);
   } finally {
     if (timer) clearTimeout(timer);
+    if (onCancel) cancelled.removeEventListener('abort', onCancel);
   }
 }
 

@@ -13,6 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { GrpcStatus, RaftseqError, statusName } from './errors.js';
 import { raftseqServices } from './proto.js';
+import { StreamPool, type StreamAnswer } from './stream.js';
 import {
   MAX_SEQUENCE_VALUE,
   assertCount,
@@ -32,7 +33,19 @@ export const CLIENT_DEFAULTS = {
   backoffMaxMs: 1_000,
   backoffMultiplier: 2,
   maxRedirects: 4,
+  transport: 'auto',
+  streamMinInFlight: 2,
+  maxStreams: 16,
+  perStream: 4,
 } as const;
+
+/**
+ * How {@link SequenceClient.next} reaches the leader: `'auto'` pipelines calls
+ * over NextStream streams while at least `streamMinInFlight` calls are in
+ * flight and uses unary Next otherwise; `'stream'` always streams; `'unary'`
+ * never does.
+ */
+export type NextTransport = 'auto' | 'stream' | 'unary';
 
 export interface BackoffOptions {
   /** Upper bound of the first backoff (ms). Default 25. */
@@ -67,6 +80,21 @@ export interface SequenceClientOptions {
   channelOptions?: grpc.ChannelOptions;
   /** Source of randomness in [0, 1) for jitter (tests). Default Math.random. */
   random?: () => number;
+  /**
+   * How next() travels. Default `'auto'`: pipelined over a pool of
+   * NextStream bidi streams to the leader while at least `streamMinInFlight`
+   * calls are in flight (about ten times the calls/s of unary gRPC), unary
+   * Next otherwise. `'unary'` never streams (e.g. through proxies that do
+   * not pass bidi streams). A streamed call that meets an error the client
+   * retries continues on the unary path within the same deadline.
+   */
+  transport?: NextTransport;
+  /** In 'auto': calls in flight from which next() streams. Default 2. */
+  streamMinInFlight?: number;
+  /** Most NextStream streams per node. Default 16. */
+  maxStreams?: number;
+  /** Calls in flight per stream before another stream is opened. Default 4. */
+  perStream?: number;
 }
 
 /** Per-call overrides. */
@@ -210,6 +238,14 @@ export class SequenceClient {
   private readonly channelOptions: grpc.ChannelOptions;
   private readonly random: () => number;
   private readonly stubs = new Map<string, Stubs>();
+  private readonly transport: NextTransport;
+  private readonly streamMinInFlight: number;
+  private readonly maxStreams: number;
+  private readonly perStream: number;
+  private readonly pools = new Map<string, StreamPool>();
+  /** Nodes that answered NextStream with UNIMPLEMENTED (older servers). */
+  private readonly noStreams = new Set<string>();
+  private nextInFlight = 0;
   private knownLeader: string | null = null;
   private cursor = 0;
   private closed = false;
@@ -254,6 +290,23 @@ export class SequenceClient {
       ...options.channelOptions,
     };
     this.random = options.random ?? Math.random;
+    const transport = options.transport ?? CLIENT_DEFAULTS.transport;
+    if (transport !== 'auto' && transport !== 'stream' && transport !== 'unary') {
+      throw new RaftseqError(
+        GrpcStatus.INVALID_ARGUMENT,
+        `transport must be 'auto', 'stream' or 'unary', got ${String(transport)}`,
+      );
+    }
+    this.transport = transport;
+    this.streamMinInFlight = Math.floor(
+      positive('streamMinInFlight', options.streamMinInFlight, CLIENT_DEFAULTS.streamMinInFlight),
+    );
+    this.maxStreams = Math.floor(
+      positive('maxStreams', options.maxStreams, CLIENT_DEFAULTS.maxStreams),
+    );
+    this.perStream = Math.floor(
+      positive('perStream', options.perStream, CLIENT_DEFAULTS.perStream),
+    );
   }
 
   /** The endpoints this client was given (de-duplicated). */
@@ -278,20 +331,100 @@ export class SequenceClient {
   async next(sequence: string, count = 1, options: CallOptions = {}): Promise<NextResult> {
     assertSequenceName(sequence);
     assertCount(count);
-    const { response, endpoint } = await this.call(
-      { service: 'Sequencer', method: 'Next', leaderOnly: true },
-      { sequence, count },
-      options,
-    );
-    const r = response as { first?: unknown; count?: unknown };
-    const first = toBigInt(r.first, 'first');
-    if (first < 1n) {
-      throw new RaftseqError(GrpcStatus.INTERNAL, `server ${endpoint} answered Next with first=0`, {
-        endpoint,
-      });
+    const deadlineMs =
+      options.deadlineMs === undefined
+        ? this.deadlineMs
+        : positive('deadlineMs', options.deadlineMs, this.deadlineMs);
+    const start = performance.now();
+    this.nextInFlight++;
+    try {
+      const leader = this.knownLeader;
+      if (
+        leader !== null &&
+        !this.noStreams.has(leader) &&
+        (this.transport === 'stream' ||
+          (this.transport === 'auto' && this.nextInFlight >= this.streamMinInFlight))
+      ) {
+        const r = await this.nextStreamed(leader, sequence, count, deadlineMs, options.signal);
+        if (r !== null) return r;
+      }
+      // Unary, or the rest of a streamed call that met a retryable error.
+      const left = deadlineMs - (performance.now() - start);
+      const { response, endpoint } = await this.call(
+        { service: 'Sequencer', method: 'Next', leaderOnly: true },
+        { sequence, count },
+        { ...options, deadlineMs: Math.max(1, left) },
+      );
+      return nextResult(response as StreamAnswer, count, endpoint);
+    } finally {
+      this.nextInFlight--;
     }
-    const got = toNumber(r.count, 'count');
-    return { first, count: got === 0 ? count : got };
+  }
+
+  /**
+   * One attempt over the leader's stream pool. Null: a retryable failure
+   * (redirect, stream broken, timeout); the caller continues on the unary
+   * path, which follows redirects and backs off.
+   */
+  private async nextStreamed(
+    leader: string,
+    sequence: string,
+    count: number,
+    deadlineMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<NextResult | null> {
+    if (this.closed) {
+      throw new RaftseqError(GrpcStatus.CANCELLED, 'the client is closed', { attempts: 0 });
+    }
+    if (signal?.aborted) throw this.cancelled(0, signal.reason);
+    let answer: StreamAnswer;
+    try {
+      answer = await this.poolFor(leader).send(
+        sequence,
+        count,
+        Math.min(deadlineMs, this.attemptTimeoutMs),
+        signal,
+      );
+    } catch (e) {
+      if (signal?.aborted) throw this.cancelled(1, e);
+      if (this.closed) {
+        throw new RaftseqError(GrpcStatus.CANCELLED, 'the client is closed', { attempts: 1 });
+      }
+      const err = asServiceError(e);
+      if (err?.code === GrpcStatus.UNIMPLEMENTED) {
+        this.noStreams.add(leader);
+      } else if (err !== null && err.code === GrpcStatus.UNAVAILABLE) {
+        const hint = leaderHint(err);
+        if (this.knownLeader === leader) this.knownLeader = hint;
+      }
+      return null;
+    }
+    if (answer.code === GrpcStatus.OK) return nextResult(answer, count, leader);
+    if (RETRYABLE.has(answer.code)) {
+      if (answer.code === GrpcStatus.UNAVAILABLE && this.knownLeader === leader) {
+        const hint = answer.leader.trim();
+        if (hint !== '' && hint !== leader && hostPortProblem(hint) === null)
+          this.knownLeader = hint;
+      }
+      return null;
+    }
+    throw new RaftseqError(answer.code, answer.message || statusName(answer.code), {
+      endpoint: leader,
+      attempts: 1,
+      details: answer.message,
+    });
+  }
+
+  private poolFor(address: string): StreamPool {
+    let pool = this.pools.get(address);
+    if (pool === undefined) {
+      const stub = this.stubsFor(address).Sequencer as unknown as {
+        NextStream(): grpc.ClientDuplexStream<object, Record<string, unknown>>;
+      };
+      pool = new StreamPool(() => stub.NextStream(), this.maxStreams, this.perStream);
+      this.pools.set(address, pool);
+    }
+    return pool;
   }
 
   /**
@@ -461,6 +594,8 @@ export class SequenceClient {
   /** Closes every channel; calls made afterwards fail with CANCELLED. Idempotent. */
   close(): void {
     this.closed = true;
+    for (const pool of this.pools.values()) pool.close(new Error('the client is closed'));
+    this.pools.clear();
     for (const s of this.stubs.values()) {
       s.Sequencer.close();
       s.Cluster.close();
@@ -707,6 +842,22 @@ export class SequenceClient {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** A Next answer (unary or streamed) as a NextResult; first must be >= 1. */
+function nextResult(
+  r: { first?: unknown; count?: unknown },
+  count: number,
+  endpoint: string,
+): NextResult {
+  const first = toBigInt(r.first, 'first');
+  if (first < 1n) {
+    throw new RaftseqError(GrpcStatus.INTERNAL, `server ${endpoint} answered Next with first=0`, {
+      endpoint,
+    });
+  }
+  const got = toNumber(r.count, 'count');
+  return { first, count: got === 0 ? count : got };
+}
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;

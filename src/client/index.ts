@@ -8,6 +8,7 @@ export type {
   MemberInfo,
   MemberRole,
   NextResult,
+  NextTransport,
   SequenceClientOptions,
   SequenceInfo,
   TransferLeadershipResult,

@@ -7,6 +7,14 @@ import { raftseqServices } from '../../src/client/proto.js';
 
 export type Method =
   | 'Next'
+  /**
+   * NextStream: the handler (if scripted) runs once when a stream opens; an
+   * error reply ends the stream with that status (e.g. a follower's
+   * redirect). Each request on the stream is then answered by the Next
+   * handler and recorded as a 'NextStreamRequest' call.
+   */
+  | 'NextStream'
+  | 'NextStreamRequest'
   | 'Status'
   | 'AddMember'
   | 'RemoveMember'
@@ -113,7 +121,80 @@ export async function startFakeNode(
     return impl;
   };
 
-  server.addService(services.Sequencer.service, implement(SEQUENCER_METHODS));
+  const sequencer = implement(SEQUENCER_METHODS);
+  sequencer['NextStream'] = (call: grpc.ServerDuplexStream<Record<string, unknown>, object>) => {
+    const record = (method: Method, request: Record<string, unknown>): RecordedCall => {
+      const r: RecordedCall = { method, request, deadline: null, at: performance.now() };
+      calls.push(r);
+      return r;
+    };
+    const endWith = (e: { code: grpc.status; details: string; leader?: string }): void => {
+      const metadata = new grpc.Metadata();
+      if (e.leader !== undefined) metadata.set('raftseq-leader', e.leader);
+      call.emit('error', { code: e.code, details: e.details, metadata });
+    };
+    let pending = 0;
+    let halfClosed = false;
+    const finish = (): void => {
+      if (halfClosed && pending === 0 && !call.writableEnded) call.end();
+    };
+    const onRequest = (req: Record<string, unknown>): void => {
+      const recorded = record('NextStreamRequest', req);
+      const handler = table.get('Next');
+      if (handler === undefined) {
+        call.write({
+          id: req.id,
+          code: grpc.status.UNIMPLEMENTED,
+          message: 'fake: Next not scripted',
+        });
+        return;
+      }
+      pending++;
+      const done = (answer: object | null): void => {
+        pending--;
+        if (answer !== null && !call.cancelled && !call.writableEnded) call.write(answer);
+        finish();
+      };
+      void Promise.resolve(handler(req, recorded)).then(
+        (reply) => {
+          if ('hang' in reply) {
+            const release = (): void => done(null);
+            hanging.add(release);
+            call.on('cancelled', () => hanging.delete(release));
+            return;
+          }
+          if ('error' in reply) {
+            done({
+              id: req.id,
+              code: reply.error.code,
+              message: reply.error.details,
+              leader: reply.error.leader ?? '',
+            });
+            return;
+          }
+          done({ id: req.id, code: 0, ...reply.response });
+        },
+        (err: unknown) => done({ id: req.id, code: grpc.status.INTERNAL, message: String(err) }),
+      );
+    };
+    const opened = record('NextStream', {});
+    const opener = table.get('NextStream');
+    void Promise.resolve(opener ? opener({}, opened) : ({ response: {} } as Reply)).then(
+      (reply) => {
+        if ('error' in reply) {
+          endWith(reply.error);
+          return;
+        }
+        call.on('data', onRequest);
+        call.on('end', () => {
+          halfClosed = true;
+          finish();
+        });
+      },
+    );
+    call.on('error', () => undefined);
+  };
+  server.addService(services.Sequencer.service, sequencer);
   server.addService(services.Cluster.service, implement(CLUSTER_METHODS));
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
