@@ -158,8 +158,28 @@ function prepare(t: Target, concurrency: number): Prepared {
         close: () => client.close(),
       };
     }
-    case 'lease':
-      throw new Error('client leasing is not implemented yet');
+    case 'lease': {
+      const client = new SequenceClient({ endpoints: t.endpoints });
+      const lease = client.lease(t.sequence, { blockSize: t.blockSize });
+      const batch = t.batch;
+      return {
+        op:
+          batch === undefined
+            ? async () => {
+                await lease.next();
+                return 1;
+              }
+            : async () => {
+                for (let k = 0; k < batch; k++) {
+                  if (lease.tryNext() === undefined) await lease.next();
+                }
+                return batch;
+              },
+        close: () => {
+          void lease.close().finally(() => client.close());
+        },
+      };
+    }
     case 'etcd-put': {
       const kv = etcdKv(t.address);
       const key = Buffer.from(t.key);
@@ -233,8 +253,11 @@ function percentile(sorted: Float64Array, q: number): number {
 async function runJob(job: Job): Promise<JobResult> {
   const prepared = prepare(job.target, job.concurrency);
   const cap = Math.max(1, job.maxOps);
-  const lat = new Float64Array(cap);
+  // Latencies: every op while they fit, then a uniform reservoir sample.
+  const latCap = Math.min(cap, 2_000_000);
+  const lat = new Float64Array(latCap);
   let recorded = 0;
+  let completed = 0;
   let issued = 0;
   let values = 0;
   let errors = 0;
@@ -251,7 +274,13 @@ async function runJob(job: Job): Promise<JobResult> {
       try {
         const v = await prepared.op(i);
         if (measuring) {
-          if (recorded < cap) lat[recorded++] = performance.now() - t0;
+          const d = performance.now() - t0;
+          completed++;
+          if (recorded < latCap) lat[recorded++] = d;
+          else {
+            const j = Math.floor(Math.random() * completed);
+            if (j < latCap) lat[j] = d;
+          }
           values += v;
         }
       } catch (e) {
@@ -284,7 +313,7 @@ async function runJob(job: Job): Promise<JobResult> {
   for (const x of sorted) sum += x;
   return {
     id: job.id,
-    ops: recorded,
+    ops: completed,
     values,
     errors,
     firstErrors,

@@ -217,18 +217,24 @@ async function main(): Promise<void> {
           const j = job(`raftseq-client-${transport}`, target, HEADLINE);
           push(rowOf('raftseq', `SequenceClient ${transport}`, j, await lg.run(j, pids), 1));
         }
-        // Client leasing: values handed out in-process.
-        {
+        // Client leasing: values handed out in-process (one awaited next()
+        // per value, and tryNext() in batches of 1,000 per op).
+        for (const batch of [undefined, 1000]) {
           const target: Target = {
             kind: 'lease',
             endpoints: cluster.endpoints,
-            sequence: 'bench.lease',
+            sequence: `bench.lease.${batch ?? 1}`,
             blockSize: 100_000,
+            ...(batch === undefined ? {} : { batch }),
           };
-          const j = job('raftseq-lease', target, HEADLINE);
-          j.maxOps = Math.ceil((P.durationMs / 1000) * 40_000_000);
+          const j = job(`raftseq-lease-${batch ?? 1}`, target, HEADLINE);
+          j.maxOps = Math.ceil((P.durationMs / 1000) * 20_000_000);
+          const config =
+            batch === undefined
+              ? 'client lease, await next()'
+              : `client lease, tryNext() x${batch}`;
           try {
-            push(rowOf('raftseq', 'client lease block=100000', j, await lg.run(j, pids), 1));
+            push(rowOf('raftseq', config, j, await lg.run(j, pids), batch ?? 1));
           } catch (e) {
             skip(`raftseq client leasing: ${(e as Error).message}`);
           }

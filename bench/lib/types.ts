@@ -25,7 +25,8 @@ export type Target =
       names?: number;
     }
   /** SequenceClient.lease(): values handed out in-process. */
-  | { kind: 'lease'; endpoints: string[]; sequence: string; blockSize: number }
+  /** batch: values taken per op with tryNext() (synchronously); absent: one awaited next() per op. */
+  | { kind: 'lease'; endpoints: string[]; sequence: string; blockSize: number; batch?: number }
   | { kind: 'etcd-put'; address: string; key: string }
   | { kind: 'etcd-cas'; address: string; key: string };
 

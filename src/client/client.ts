@@ -13,6 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { GrpcStatus, RaftseqError, statusName } from './errors.js';
 import { raftseqServices } from './proto.js';
+import { SequenceLease, type LeaseOptions } from './lease.js';
 import { StreamPool, type StreamAnswer } from './stream.js';
 import {
   MAX_SEQUENCE_VALUE,
@@ -246,6 +247,8 @@ export class SequenceClient {
   /** Nodes that answered NextStream with UNIMPLEMENTED (older servers). */
   private readonly noStreams = new Set<string>();
   private nextInFlight = 0;
+  private readonly leases = new Set<SequenceLease>();
+  private leaseSkipped = 0n;
   private knownLeader: string | null = null;
   private cursor = 0;
   private closed = false;
@@ -359,6 +362,41 @@ export class SequenceClient {
     } finally {
       this.nextInFlight--;
     }
+  }
+
+  /**
+   * Opt-in client leasing: a {@link SequenceLease} that takes ranges of
+   * `blockSize` values (default 1000) of `sequence` through next() and hands
+   * them out in-process, one at a time, without a round trip.
+   *
+   * Values stay unique across every client. Real-time order across clients
+   * is WEAKER than with next(): a value handed out later by a lease may be
+   * smaller than one another client already received, since the lease holds
+   * a range taken earlier. Values left when the lease (or this client)
+   * closes are skipped — never reissued — and counted
+   * ({@link SequenceLease.stats}, {@link SequenceClient.leasedValuesSkipped}).
+   */
+  lease(sequence: string, options: LeaseOptions = {}): SequenceLease {
+    assertSequenceName(sequence);
+    const blockSize = options.blockSize ?? 1000;
+    assertCount(blockSize);
+    if (this.closed) throw new RaftseqError(GrpcStatus.CANCELLED, 'the client is closed');
+    const lease = new SequenceLease(
+      sequence,
+      blockSize,
+      (count) => this.next(sequence, count),
+      (l) => {
+        this.leases.delete(l);
+        this.leaseSkipped += l.stats.skipped;
+      },
+    );
+    this.leases.add(lease);
+    return lease;
+  }
+
+  /** Values taken by leases of this client that were never handed out (closed leases). */
+  get leasedValuesSkipped(): bigint {
+    return this.leaseSkipped;
   }
 
   /**
@@ -593,6 +631,7 @@ export class SequenceClient {
 
   /** Closes every channel; calls made afterwards fail with CANCELLED. Idempotent. */
   close(): void {
+    for (const lease of [...this.leases]) void lease.close();
     this.closed = true;
     for (const pool of this.pools.values()) pool.close(new Error('the client is closed'));
     this.pools.clear();

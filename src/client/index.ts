@@ -14,6 +14,8 @@ export type {
   TransferLeadershipResult,
 } from './client.js';
 export { GrpcStatus, RaftseqError, statusName } from './errors.js';
+export { SequenceLease } from './lease.js';
+export type { LeaseOptions, LeaseStats } from './lease.js';
 export type { RaftseqErrorOptions } from './errors.js';
 export {
   MAX_SEQUENCE_NAME_BYTES,
