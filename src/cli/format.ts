@@ -1,5 +1,6 @@
 // Human and JSON renderings of the CLI's answers.
 import type { ClusterStatus, MemberInfo, SequenceInfo } from '../client/index.js';
+import type { MemberProbe } from './probe.js';
 
 /** A plain-text table: a header row, then rows, columns padded to fit. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -42,13 +43,40 @@ export function memberJson(m: MemberInfo): Record<string, unknown> {
   };
 }
 
-/** `cluster status --json`. */
-export function statusJson(s: ClusterStatus): Record<string, unknown> {
+function selfJson(p: MemberProbe | undefined): Record<string, unknown> | null {
+  if (p === undefined || !p.ok) return null;
+  const m = p.self;
+  return {
+    role: m.role,
+    term: jsonInt(m.term),
+    commitIndex: jsonInt(m.commitIndex),
+    appliedIndex: jsonInt(m.appliedIndex),
+    leaseRemainingMs: m.leaseRemainingMs,
+    valuesServed: m.valuesServed.toString(),
+    valuesSkipped: m.valuesSkipped.toString(),
+  };
+}
+
+/**
+ * `cluster status --json`. With `probes`, each member also carries `self`:
+ * its own answer (term, indexes, lease, values), or null if it did not answer.
+ */
+export function statusJson(
+  s: ClusterStatus,
+  probes?: ReadonlyMap<string, MemberProbe>,
+): Record<string, unknown> {
+  const fromLeader = s.role === 'leader';
   return {
     leader: s.leader,
     leaderAddress: s.leaderAddress,
     term: jsonInt(s.term),
-    members: s.members.map(memberJson),
+    members: s.members.map((m) => ({
+      ...memberJson(m),
+      ...(fromLeader
+        ? { lag: jsonInt(s.commitIndex > m.matchIndex ? s.commitIndex - m.matchIndex : 0n) }
+        : {}),
+      ...(probes !== undefined ? { self: selfJson(probes.get(m.id)) } : {}),
+    })),
     answeredBy: { id: s.nodeId, role: s.role, endpoint: s.endpoint },
     commitIndex: jsonInt(s.commitIndex),
     appliedIndex: jsonInt(s.appliedIndex),
@@ -60,8 +88,13 @@ export function statusJson(s: ClusterStatus): Record<string, unknown> {
   };
 }
 
-/** `cluster status` for people. */
-export function statusText(s: ClusterStatus): string {
+/**
+ * `cluster status` for people: a summary line, then one row per member. ROLE,
+ * LAG (commit index minus what the member holds) and LAST CONTACT are the
+ * leader's view; TERM, COMMIT, APPLIED, LEASE, SERVED and SKIPPED are each
+ * member's own answer (`probes`), "-" where it did not answer.
+ */
+export function statusText(s: ClusterStatus, probes?: ReadonlyMap<string, MemberProbe>): string {
   const fromLeader = s.role === 'leader';
   const lines: string[] = [];
   const leader =
@@ -79,8 +112,8 @@ export function statusText(s: ClusterStatus): string {
   if (!fromLeader) {
     lines.push(
       s.leader === null
-        ? 'no leader known: match index and last contact are unknown'
-        : "the leader did not answer: this is a follower's view (no match index or last contact)",
+        ? 'no leader known: lag and last contact are unknown'
+        : "the leader did not answer: this is a follower's view (no lag or last contact)",
     );
   }
   const showAdvertise = s.members.some((m) => m.advertise !== '' && m.advertise !== m.address);
@@ -89,24 +122,46 @@ export function statusText(s: ClusterStatus): string {
     'ADDRESS',
     ...(showAdvertise ? ['ADVERTISE'] : []),
     'ROLE',
-    'MATCH',
-    'BEHIND',
+    'TERM',
+    'COMMIT',
+    'APPLIED',
+    'LAG',
     'LAST CONTACT',
+    'LEASE',
+    'SERVED',
+    'SKIPPED',
   ];
+  const notes: string[] = [];
   const rows = s.members.map((m) => {
     const self = m.id === s.nodeId;
-    const behind = s.commitIndex > m.matchIndex ? s.commitIndex - m.matchIndex : 0n;
+    const lag = s.commitIndex > m.matchIndex ? s.commitIndex - m.matchIndex : 0n;
+    const probe = probes?.get(m.id);
+    const own = probe?.ok === true ? probe.self : null;
+    if (probe !== undefined && !probe.ok) notes.push(`${m.id}: ${probe.error}`);
+    // The leader's view of the role, unless the member says it is campaigning.
+    const role = own !== null && own.role.includes('candidate') ? own.role : m.role;
     return [
       m.id + (self ? '*' : ''),
       m.address,
       ...(showAdvertise ? [m.advertise || m.address] : []),
-      m.role,
-      fromLeader ? `${m.matchIndex}` : '-',
-      fromLeader ? `${behind}` : '-',
+      role,
+      own !== null ? `${own.term}` : '-',
+      own !== null ? `${own.commitIndex}` : '-',
+      own !== null ? `${own.appliedIndex}` : '-',
+      fromLeader ? `${lag}` : '-',
       fromLeader && !self ? humanMs(m.lastContactMs) : '-',
+      own !== null && own.role === 'leader' ? humanMs(own.leaseRemainingMs) : '-',
+      own !== null ? `${own.valuesServed}` : '-',
+      own !== null ? `${own.valuesSkipped}` : '-',
     ];
   });
-  return lines.join('\n') + '\n\n' + table(header, rows) + '(* answered)\n';
+  return (
+    lines.join('\n') +
+    '\n\n' +
+    table(header, rows) +
+    '(* answered)\n' +
+    notes.map((n) => `did not answer: ${n}\n`).join('')
+  );
 }
 
 export function membersText(members: readonly MemberInfo[]): string {

@@ -8,8 +8,11 @@ import type { NodeOptions, RunningNode } from '../node/index.js';
 import { SequenceClient, parseEndpoints } from '../client/index.js';
 import type { SequenceClientOptions } from '../client/index.js';
 import { packageVersion } from '../client/paths.js';
+import { waitForCatchUp } from './join.js';
+import { probeMembers } from './probe.js';
 import {
   formatRange,
+  humanMs,
   memberJson,
   membersText,
   sequenceJson,
@@ -58,6 +61,10 @@ export interface CliIo {
 
 export const ENDPOINTS_ENV = 'RAFTSEQ_ENDPOINTS';
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** `cluster join` waits for the member to catch up: a longer default. */
+const JOIN_TIMEOUT_MS = 120_000;
+/** How long `cluster status` waits for each member's own answer. */
+const PROBE_TIMEOUT_MS = 1_500;
 
 interface ClientOpts {
   endpoints?: string;
@@ -156,9 +163,14 @@ Examples:
 The leader is asked when it is reachable (any node tells where it is);
 otherwise the first node that answers gives its own view.
 
-Columns: ID (* = the node that answered), ADDRESS (what the members dial),
-ROLE, MATCH (highest log index replicated to the member), BEHIND (commit
-index minus MATCH), LAST CONTACT (since the member last answered the leader).
+Every member is asked for its own view too (at its advertised address), so
+one row shows: ID (* = the node that answered), ADDRESS (what the members
+dial), ROLE, and the member's own TERM, COMMIT and APPLIED index; LAG (the
+leader's commit index minus what the leader knows the member holds) and
+LAST CONTACT (since the member last answered the leader) are the leader's
+view; LEASE is the leader's lease left; SERVED and SKIPPED count the values
+the member handed out and skipped while leader (since it started).
+A member that does not answer shows "-" and is named below the table.
 
 Examples:
   raftseq cluster status --endpoints 127.0.0.1:7001,127.0.0.1:7002
@@ -167,15 +179,19 @@ Examples:
     .action(async (opts: ClientOpts) => {
       await withClient(io, opts, async (client) => {
         const s = await client.clusterStatus();
-        io.stdout(opts.json ? JSON.stringify(statusJson(s)) + '\n' : statusText(s));
+        const probes = await probeMembers(s, Math.min(opts.timeout, PROBE_TIMEOUT_MS));
+        io.stdout(opts.json ? JSON.stringify(statusJson(s, probes)) + '\n' : statusText(s, probes));
       });
     });
 
-  clientCommand(cluster, 'join', io)
-    .summary('add a member (a learner until it has caught up)')
+  clientCommand(cluster, 'join', io, JOIN_TIMEOUT_MS)
+    .summary('add a member and wait until it has caught up and votes')
     .description(
-      'Add a member (as a learner; promoted to voter once caught up). Start it first with\n' +
-        '`raftseq serve --id <id> --listen <addr> --data <empty dir>` (no --initial-cluster).',
+      'Add a member (as a learner; the leader promotes it to voter once caught up), then\n' +
+        'wait for that, showing its progress (entries it holds / commit index) on stderr.\n' +
+        'Start it first with `raftseq serve --id <id> --listen <addr> --data <empty dir>`\n' +
+        '(no --initial-cluster). --timeout covers the wait (default 2 min): if the member\n' +
+        'has not caught up by then, exit 1 (it stays a learner).',
     )
     .requiredOption('--id <id>', 'id of the new member', parseMemberId)
     .requiredOption('--addr <host:port>', 'address the members dial to reach it', parseHostPort)
@@ -184,31 +200,59 @@ Examples:
       'address clients are redirected to (default: --addr)',
       parseHostPort,
     )
-    .option('--json', 'print {"members":[...]}')
+    .option('--no-wait', 'return once the member is added, without waiting for it to catch up')
+    .option('--json', 'print {"members":[...],"caughtUpMs":N}')
     .addHelpText(
       'after',
       `
 Examples:
   raftseq serve --id n4 --listen 127.0.0.1:7004 --data ./data/n4 &
-  raftseq cluster join --id n4 --addr 127.0.0.1:7004 --endpoints 127.0.0.1:7001`,
+  raftseq cluster join --id n4 --addr 127.0.0.1:7004 --endpoints 127.0.0.1:7001
+  raftseq cluster join --id n5 --addr 10.0.0.5:7001 --timeout 600000 -e 10.0.0.1:7001`,
     )
-    .action(async (opts: ClientOpts & { id: string; addr: string; advertise?: string }) => {
-      await withClient(io, opts, async (client) => {
-        const members = await client.addMember({
-          id: opts.id,
-          address: opts.addr,
-          ...(opts.advertise !== undefined ? { advertise: opts.advertise } : {}),
-        });
-        if (opts.json) {
-          io.stdout(JSON.stringify({ members: members.map(memberJson) }) + '\n');
-        } else {
-          io.stdout(
-            `added ${opts.id} (${opts.addr}); it becomes a voter once it has caught up\n\n` +
-              membersText(members),
+    .action(
+      async (
+        opts: ClientOpts & { id: string; addr: string; advertise?: string; wait: boolean },
+      ) => {
+        const deadline = performance.now() + opts.timeout;
+        await withClient(io, opts, async (client) => {
+          let members = await client.addMember(
+            {
+              id: opts.id,
+              address: opts.addr,
+              ...(opts.advertise !== undefined ? { advertise: opts.advertise } : {}),
+            },
+            { deadlineMs: Math.min(opts.timeout, DEFAULT_TIMEOUT_MS) },
           );
-        }
-      });
-    });
+          if (!opts.wait) {
+            io.stdout(
+              opts.json
+                ? JSON.stringify({ members: members.map(memberJson) }) + '\n'
+                : `added ${opts.id} (${opts.addr}); it becomes a voter once it has caught up\n\n` +
+                    membersText(members),
+            );
+            return;
+          }
+          if (!opts.json) io.stderr(`added ${opts.id} (${opts.addr}) as a learner; catching up\n`);
+          const done = await waitForCatchUp(
+            client,
+            io,
+            { id: opts.id, address: opts.addr },
+            deadline,
+          );
+          members = done.status.members;
+          io.stdout(
+            opts.json
+              ? JSON.stringify({
+                  members: members.map(memberJson),
+                  caughtUpMs: Math.round(done.ms),
+                }) + '\n'
+              : `${opts.id} caught up in ${humanMs(done.ms)} and is a voter\n\n` +
+                  membersText(members),
+          );
+        });
+      },
+    );
 
   clientCommand(cluster, 'leave', io)
     .description('remove a member (voter or learner, the leader included)')
@@ -343,7 +387,12 @@ Examples:
 }
 
 /** A subcommand with the options every client command has. */
-function clientCommand(parent: Command, name: string, io: CliIo): Command {
+function clientCommand(
+  parent: Command,
+  name: string,
+  io: CliIo,
+  defaultTimeoutMs = DEFAULT_TIMEOUT_MS,
+): Command {
   return parent
     .command(name)
     .addOption(
@@ -355,7 +404,7 @@ function clientCommand(parent: Command, name: string, io: CliIo): Command {
     .addOption(
       new Option('-t, --timeout <ms>', 'overall deadline, retries included')
         .argParser(parseMs)
-        .default(DEFAULT_TIMEOUT_MS),
+        .default(defaultTimeoutMs),
     )
     .hook('preAction', (_this, action) => {
       const opts = action.opts<ClientOpts>();

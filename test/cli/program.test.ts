@@ -186,35 +186,49 @@ describe('cluster', () => {
     const leader = await node();
     const follower = await node();
     leader.on('Status', () => ({
-      response: statusResponse({
-        nodeId: 'n1',
-        role: 'leader',
-        leader: 'n1',
-        leaderAddress: leader.address,
-        term: 3,
-        commitIndex: 120,
-        leaseRemainingMs: 870,
-        members: [
-          { id: 'n1', address: leader.address, role: 'leader', matchIndex: 120 },
-          {
-            id: 'n2',
-            address: follower.address,
-            role: 'follower',
-            matchIndex: 117,
-            lastContactMs: 12,
-          },
-          { id: 'n3', address: '127.0.0.1:1', role: 'learner', matchIndex: 3, lastContactMs: 4500 },
-        ],
-      }),
+      response: {
+        ...statusResponse({
+          nodeId: 'n1',
+          role: 'leader',
+          leader: 'n1',
+          leaderAddress: leader.address,
+          term: 3,
+          commitIndex: 120,
+          leaseRemainingMs: 870,
+          members: [
+            { id: 'n1', address: leader.address, role: 'leader', matchIndex: 120 },
+            {
+              id: 'n2',
+              address: follower.address,
+              role: 'follower',
+              matchIndex: 117,
+              lastContactMs: 12,
+            },
+            {
+              id: 'n3',
+              address: '127.0.0.1:1',
+              role: 'learner',
+              matchIndex: 3,
+              lastContactMs: 4500,
+            },
+          ],
+        }),
+        values_served: '5000',
+        values_skipped: '7',
+      },
     }));
     follower.on('Status', () => ({
-      response: statusResponse({
-        nodeId: 'n2',
-        role: 'follower',
-        leader: 'n1',
-        leaderAddress: leader.address,
-        term: 3,
-      }),
+      response: {
+        ...statusResponse({
+          nodeId: 'n2',
+          role: 'follower',
+          leader: 'n1',
+          leaderAddress: leader.address,
+          term: 3,
+          commitIndex: 118,
+        }),
+        applied_index: '117',
+      },
     }));
     return { leader, follower };
   }
@@ -251,10 +265,23 @@ describe('cluster', () => {
     expect(out[0]).toMatch(
       /^leader n1 \(127\.0\.0\.1:\d+\)\s+term 3\s+commit 120\s+applied 120\s+lease 870 ms left$/,
     );
-    expect(r.stdout).toMatch(/ID\s+ADDRESS\s+ROLE\s+MATCH\s+BEHIND\s+LAST CONTACT/);
-    expect(r.stdout).toMatch(/n1\*\s+127\.0\.0\.1:\d+\s+leader\s+120\s+0\s+-/);
-    expect(r.stdout).toMatch(/n2\s+127\.0\.0\.1:\d+\s+follower\s+117\s+3\s+12 ms/);
-    expect(r.stdout).toMatch(/n3\s+127\.0\.0\.1:1\s+learner\s+3\s+117\s+4\.5 s/);
+    expect(r.stdout).toMatch(
+      /ID\s+ADDRESS\s+ROLE\s+TERM\s+COMMIT\s+APPLIED\s+LAG\s+LAST CONTACT\s+LEASE\s+SERVED\s+SKIPPED\n/,
+    );
+    // the leader's own row; a follower's own answer; an unreachable learner
+    expect(r.stdout).toMatch(
+      /n1\*\s+127\.0\.0\.1:\d+\s+leader\s+3\s+120\s+120\s+0\s+-\s+870 ms\s+5000\s+7\n/,
+    );
+    expect(r.stdout).toMatch(
+      /n2\s+127\.0\.0\.1:\d+\s+follower\s+3\s+118\s+117\s+3\s+12 ms\s+-\s+0\s+0\n/,
+    );
+    expect(r.stdout).toMatch(
+      /n3\s+127\.0\.0\.1:1\s+learner\s+-\s+-\s+-\s+117\s+4\.5 s\s+-\s+-\s+-\n/,
+    );
+    expect(r.stdout).toMatch(
+      /did not answer: n3: 127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1\n$/,
+    );
+    expect(r.stderr).toBe('');
   });
 
   it('join, leave and transfer-leader go to the leader', async () => {
@@ -279,7 +306,16 @@ describe('cluster', () => {
     });
     const e = ['-e', follower.address];
 
-    const j = await runCli(['cluster', 'join', '--id', 'n4', '--addr', '10.0.0.4:7004', ...e]);
+    const j = await runCli([
+      'cluster',
+      'join',
+      '--id',
+      'n4',
+      '--addr',
+      '10.0.0.4:7004',
+      '--no-wait',
+      ...e,
+    ]);
     expect(j.code).toBe(0);
     expect(j.stdout).toMatch(/^added n4 \(10\.0\.0\.4:7004\)/);
     expect(j.stdout).toMatch(/n4\s+10\.0\.0\.4:7004\s+learner/);
@@ -299,6 +335,7 @@ describe('cluster', () => {
       '--advertise',
       'pub:5',
       '--json',
+      '--no-wait',
       ...e,
     ]);
     expect(JSON.parse(jj.stdout).members[1]).toMatchObject({ id: 'n5', advertise: 'pub:5' });
@@ -518,5 +555,125 @@ describe('serve', () => {
     rt2.signal('SIGTERM');
     expect(rt2.exits).toEqual([1]);
     await p2;
+  });
+});
+
+describe('cluster join waits for the member to catch up', () => {
+  const learner = (matchIndex: number, lastContactMs: number) => ({
+    id: 'n4',
+    address: '10.0.0.4:7004',
+    role: 'learner',
+    matchIndex,
+    lastContactMs,
+  });
+
+  async function leaderWith(
+    steps: { role: string; matchIndex: number; lastContactMs: number }[],
+  ): Promise<FakeNode> {
+    let polls = 0;
+    return node({
+      AddMember: () => ({
+        response: { members: [{ id: 'n1', address: 'h:1', role: 'leader' }, learner(0, -1)] },
+      }),
+      Status: () => {
+        const step = steps[Math.min(polls++, steps.length - 1)] ?? steps[0];
+        return {
+          response: statusResponse({
+            nodeId: 'n1',
+            role: 'leader',
+            leader: 'n1',
+            term: 2,
+            commitIndex: 100,
+            members: [
+              { id: 'n1', address: 'h:1', role: 'leader', matchIndex: 100 },
+              {
+                ...learner(step?.matchIndex ?? 0, step?.lastContactMs ?? -1),
+                role: step?.role ?? 'learner',
+              },
+            ],
+          }),
+        };
+      },
+    });
+  }
+
+  const join = ['cluster', 'join', '--id', 'n4', '--addr', '10.0.0.4:7004'];
+
+  it('shows progress (plain lines when stderr is not a terminal) until promoted', async () => {
+    const leader = await leaderWith([
+      { role: 'learner', matchIndex: 0, lastContactMs: -1 },
+      { role: 'learner', matchIndex: 40, lastContactMs: 5 },
+      { role: 'learner', matchIndex: 100, lastContactMs: 5 },
+      { role: 'follower', matchIndex: 100, lastContactMs: 5 },
+    ]);
+    const r = await runCli([...join, '-e', leader.address], { pollIntervalMs: 5 });
+    expect(r.code).toBe(0);
+    expect(lines(r.stderr)[0]).toBe('added n4 (10.0.0.4:7004) as a learner; catching up');
+    expect(r.stderr).toContain('n4: 0/100 entries (0%)');
+    expect(r.stdout).toMatch(/^n4 caught up in \d+ ms and is a voter\n\nID\s+ADDRESS\s+ROLE\n/);
+    expect(r.stdout).toMatch(/n4\s+10\.0\.0\.4:7004\s+follower/);
+
+    const j = await runCli([...join, '--json', '-e', leader.address], { pollIntervalMs: 5 });
+    expect(j.code).toBe(0);
+    expect(j.stderr).not.toContain('added'); // progress only, on stderr
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      members: [{ id: 'n1' }, { id: 'n4', role: 'follower' }],
+      caughtUpMs: expect.any(Number),
+    });
+  });
+
+  it('draws a progress bar on a terminal', async () => {
+    const leader = await leaderWith([
+      { role: 'learner', matchIndex: 30, lastContactMs: 5 },
+      { role: 'learner', matchIndex: 60, lastContactMs: 5 },
+      { role: 'follower', matchIndex: 100, lastContactMs: 5 },
+    ]);
+    let drawn = '';
+    const tty = {
+      isTTY: true,
+      columns: 100,
+      write: (s: string) => {
+        drawn += s;
+        return true;
+      },
+      cursorTo: () => true,
+      clearLine: () => true,
+      clearScreenDown: () => true,
+      moveCursor: () => true,
+      on: () => tty,
+      removeListener: () => tty,
+    } as unknown as NodeJS.WriteStream;
+    const r = await runCli([...join, '-e', leader.address], {
+      pollIntervalMs: 150,
+      progressStream: tty,
+    });
+    expect(r.code).toBe(0);
+    expect(drawn).toMatch(/n4 catching up \[.*\] \d+% \| \d+\/100 entries/);
+    expect(r.stderr).not.toContain('entries');
+  });
+
+  it('a member that never answers: exit 1 after --timeout, one line naming the address', async () => {
+    const leader = await leaderWith([{ role: 'learner', matchIndex: 0, lastContactMs: -1 }]);
+    const started = performance.now();
+    const r = await runCli([...join, '--timeout', '400', '-e', leader.address], {
+      pollIntervalMs: 20,
+    });
+    expect(r.code).toBe(1);
+    expect(performance.now() - started).toBeLessThan(3000);
+    const err = lines(r.stderr).filter((l) => l.startsWith('raftseq: '));
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(
+      /^raftseq: n4 did not catch up within \d+ ms: the leader never heard from it: the address 10\.0\.0\.4:7004 may be unreachable/,
+    );
+    expect(err[0]).toContain('raftseq cluster leave --id n4');
+  });
+
+  it('one that stalls halfway says how far it got', async () => {
+    const leader = await leaderWith([{ role: 'learner', matchIndex: 42, lastContactMs: 2000 }]);
+    const r = await runCli([...join, '--timeout', '300', '-e', leader.address], {
+      pollIntervalMs: 20,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/it holds 42 of 100 entries \(last contact 2\.0 s ago\)/);
   });
 });

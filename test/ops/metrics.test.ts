@@ -1,29 +1,13 @@
 // Prometheus metrics: real nodes started in-process with --metrics-listen on
 // 127.0.0.1 port 0; scrape /metrics, check the names are there and the values move.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SequenceClient } from '../../src/client/index.js';
 import { startNode, type RunningNode } from '../../src/node/index.js';
 import { DEFAULTS, type NodeOptions } from '../../src/node/options.js';
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve) => {
-          const s = createServer();
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
+import { freePorts } from './helpers.js';
 
 /** `name{labels} value` lines of a scrape → value by series (name + labels). */
 function parse(text: string): Map<string, number> {
