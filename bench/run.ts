@@ -10,7 +10,15 @@
 // Writes bench/results/<date>.json and .svg (+ .png when rsvg-convert or
 // ImageMagick exists) and prints the table. Every load loop is bounded.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -53,6 +61,8 @@ const P = quick
       sequences: 1_000_000,
       countSeries: [1, 10, 100, 1000, 10_000, 100_000],
     };
+const seqArg = argv.find((a) => a.startsWith('--sequences='));
+if (seqArg) P.sequences = Number(seqArg.slice(12));
 const PEER_CONC = quick ? [64] : [16, 64, 256];
 const HEADLINE = 64;
 
@@ -91,7 +101,15 @@ function startTrivial(): Promise<{ proc: ChildProcess; address: string }> {
 interface Results {
   date: string;
   quick: boolean;
-  machine: { cpus: number; cpuModel: string; memGiB: number; node: string; kernel: string };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memGiB: number;
+    node: string;
+    kernel: string;
+    loadAverageAtStart: number[];
+    loadAverageAtEnd?: number[];
+  };
   rows: Row[];
   skipped: string[];
   failover?: FailoverResult;
@@ -102,6 +120,15 @@ interface Results {
 }
 
 async function main(): Promise<void> {
+  const loadavg = (): number[] =>
+    readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+  const loadAtStart = loadavg();
+  if ((loadAtStart[0] ?? 0) > 1.5) {
+    loud(
+      `the machine is busy (load average ${loadAtStart.join(' ')} on ${cpus().length} cores): ` +
+        'other processes compete for the CPU; numbers are not comparable to a quiet run',
+    );
+  }
   const workDir = mkdtempSync(join(tmpdir(), 'raftseq-bench-'));
   chmodSync(workDir, 0o755); // the postgres user must reach its data directory
   const results: Results = {
@@ -113,6 +140,7 @@ async function main(): Promise<void> {
       memGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
       kernel: spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim(),
+      loadAverageAtStart: loadAtStart,
     },
     rows: [],
     skipped: [],
@@ -336,6 +364,7 @@ async function main(): Promise<void> {
   }
 
   results.wallSeconds = (Date.now() - t0) / 1000;
+  results.machine.loadAverageAtEnd = loadavg();
   const outDir = join(benchDir, 'results');
   mkdirSync(outDir, { recursive: true });
   const stamp = results.date.replace(/[:]/g, '-').replace(/\..*$/, '') + (quick ? '-quick' : '');
@@ -478,6 +507,7 @@ async function measureManySequences(
     errors: r.result.errors,
     createSeconds: Number(createSec.toFixed(1)),
     createPerSec: Math.round(r.result.ops / createSec),
+    firstErrors: r.result.firstErrors.join(' | ') || null,
     maxRssMiB: Math.round(maxRss / 2 ** 20),
     maxRssAfterRestartMiB: Math.round(maxRssAfter / 2 ** 20),
     dataDirsMiB: Math.round(diskBytes / 2 ** 20),

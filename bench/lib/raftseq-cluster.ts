@@ -85,7 +85,10 @@ export class RaftseqCluster {
   }
 
   spawn(m: Member): void {
+    // RAFTSEQ_BENCH_CPU_PROF=<dir>: every node writes a V8 CPU profile there on exit.
+    const prof = process.env['RAFTSEQ_BENCH_CPU_PROF'];
     const args = [
+      ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
       join(root, 'bin', 'raftseq'),
       'serve',
       '--id',

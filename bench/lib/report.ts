@@ -146,7 +146,8 @@ export function formatReport(
   const m = results.machine;
   let s = `## raftseq benchmark, ${results.date}${results.quick ? ' (--quick)' : ''}\n\n`;
   s += `Machine: ${String(m.cpus)} cores (${String(m.cpuModel)}), ${String(m.memGiB)} GiB, Node ${String(m.node)}, Linux ${String(m.kernel)}. `;
-  s += 'Everything on 127.0.0.1 in one run; client and servers share the 2 cores.\n\n';
+  s += 'Everything on 127.0.0.1 in one run; client and servers share the 2 cores. ';
+  s += `Load average at start ${JSON.stringify(m.loadAverageAtStart)}, at end ${JSON.stringify(m.loadAverageAtEnd)}.\n\n`;
   for (const k of results.skipped) s += `**SKIPPED: ${k}**\n\n`;
   s += rowsTable(results.rows) + '\n\n';
   const pr = peerRatios(results.rows, c);
