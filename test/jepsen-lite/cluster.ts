@@ -39,6 +39,8 @@ export interface DockerNode {
   id: string;
   /** host:port a client on this host dials (127.0.0.1 and the published port). */
   addr: string;
+  /** What it advertises (--advertise): where clients are redirected to. */
+  advertise: string;
   hostPort: number;
   container: StartedTestContainer;
   /** Running (not killed). */
@@ -115,6 +117,7 @@ export class DockerCluster {
     hostPort: number,
     initialCluster: string | null,
   ): Promise<DockerNode> {
+    const advertise = `127.0.0.1:${hostPort}`;
     const args = [
       'serve',
       '--id',
@@ -122,7 +125,7 @@ export class DockerCluster {
       '--listen',
       `0.0.0.0:${PORT}`,
       '--advertise',
-      `127.0.0.1:${hostPort}`,
+      advertise,
       '--data',
       '/data',
       '--election-timeout',
@@ -145,6 +148,7 @@ export class DockerCluster {
     return {
       id,
       addr: `127.0.0.1:${hostPort}`,
+      advertise,
       hostPort,
       container,
       up: true,

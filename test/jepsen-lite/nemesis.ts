@@ -201,7 +201,7 @@ export const membership: Nemesis = async (ctx) => {
   const spare = await c.startSpare(spareId);
   const t1 = Date.now();
   try {
-    await admin.addMember({ id: spareId, address: `${spareId}:7000`, advertise: spare.addr });
+    await admin.addMember({ id: spareId, address: `${spareId}:7000`, advertise: spare.advertise });
     notes.push(`add ${spareId}: ok in ${Date.now() - t1} ms`);
   } catch (e) {
     notes.push(`add ${spareId}: ${e instanceof Error ? e.message : String(e)}`);
