@@ -336,6 +336,14 @@ export class NodeMetrics {
 
   // ---------------------------------------------------------------- hooks
 
+  /**
+   * A Next refused before it reached the allocator (for the API layer to
+   * call): `not_leader` (redirected), `invalid_argument`, ...
+   */
+  nextRejected(outcome: string): void {
+    this.nextRequests.inc({ outcome });
+  }
+
   /** A group-commit write finished: its duration (ms) and entry count. */
   observeFsync(ms: number, entries: number): void {
     this.fsyncDuration.observe(ms / 1000);

@@ -387,7 +387,12 @@ export class Allocator {
       const last = t.cursor + n - 1n;
       if (last > MAX_VALUE) throw new OutOfRangeError(sequence, t.cursor, count);
       const reserved = this.sm.reservedUpTo(sequence);
-      if (last <= reserved) {
+      // Serve a sequence only once a command of this term touched it (its
+      // first reservation in the term). The state machine relies on it: a
+      // sequence untouched in a term was not served in that term, so an
+      // exact next value inherited from a hand-over is carried on to the next
+      // term even if this term's leader crashes (see machine.ts).
+      if (last <= reserved && this.sm.touchedInEpoch(sequence)) {
         if (!this.leaseValid()) throw new LeaseExpiredError();
         if (opts.signal?.aborted) throw new CancelledError(opts.signal.reason);
         const first = t.cursor;

@@ -133,6 +133,11 @@ export class SequenceStateMachine {
   private pending: Map<string, bigint> | null = null;
   private exactNext: Map<string, bigint> | null = null;
 
+  /** Whether a command of the current epoch touched the sequence (fixed its start). */
+  touchedInEpoch(sequence: string): boolean {
+    return this.seqs.get(sequence)?.baseEpoch === this._epoch;
+  }
+
   /** What the cluster recorded of a member's data directory and client address. */
   member(id: string): MemberInfo | undefined {
     return this.memberInfo.get(id);
@@ -218,7 +223,21 @@ export class SequenceStateMachine {
 
   private applyNoop(term: number): ApplyResult {
     if (term <= this._lastNoopTerm) return { kind: 'noop', newEpoch: false, epoch: this._epoch };
-    this.exactNext = this.pending;
+    // A sequence no command touched in the ending epoch was not served in it
+    // (the allocator serves a sequence only after its first reservation of
+    // the term commits), so an exact value it inherited still holds: carry
+    // it on, even though this epoch's leader left without a hand-over.
+    let next: Map<string, bigint> | null = null;
+    if (this.exactNext !== null) {
+      for (const [sequence, value] of this.exactNext) {
+        if (this.seqs.get(sequence)?.baseEpoch === this._epoch) continue;
+        (next ??= new Map()).set(sequence, value);
+      }
+    }
+    if (this.pending !== null) {
+      for (const [sequence, value] of this.pending) (next ??= new Map()).set(sequence, value);
+    }
+    this.exactNext = next;
     this.pending = null;
     this._epoch++;
     this._lastNoopTerm = term;

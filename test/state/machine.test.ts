@@ -84,6 +84,32 @@ describe('SequenceStateMachine epochs', () => {
     expect(l.sm.startFor('a')).toBe(3n);
   });
 
+  it('a leader that crashes before touching an inherited sequence passes its exact value on', () => {
+    // A transfer hands 'a' over at 3; the new leader crashes (no handover of
+    // its own) before any command of its term touched 'a', so it served none
+    // of 'a' (the allocator waits for its first reservation of the term):
+    // the next leader still starts exactly at 3, not at reserved + 1.
+    const l = new Log();
+    l.noop(1);
+    l.reserve(1, 'a', 16n);
+    l.reserve(1, 'b', 16n);
+    l.cmd(1, {
+      type: 'handover',
+      items: [
+        { sequence: 'a', next: 3n },
+        { sequence: 'b', next: 5n },
+      ],
+    });
+    l.noop(2);
+    expect(l.sm.touchedInEpoch('a')).toBe(false);
+    l.reserve(2, 'b', 40n); // 'b' touched in epoch 2: it may have been served
+    expect(l.sm.touchedInEpoch('b')).toBe(true);
+    l.noop(3); // crash of leader 2
+    expect(l.sm.startFor('a')).toBe(3n);
+    expect(l.sm.startFor('b')).toBe(41n);
+    expect(l.sm.touchedInEpoch('a')).toBe(false);
+  });
+
   it('resume cancels the pending handover', () => {
     const l = new Log();
     l.noop(1);

@@ -247,6 +247,17 @@ class OffByOneSm extends SequenceStateMachine {
   }
 }
 
+/**
+ * The allocator serves an inherited sequence from the previous leader's block
+ * before a reservation of its own term touched it, while the state machine
+ * still passes the inherited exact value on if this leader crashes.
+ */
+class ServesUntouchedSm extends SequenceStateMachine {
+  override touchedInEpoch(): boolean {
+    return true;
+  }
+}
+
 function mutantFactory(M: typeof SequenceStateMachine): SmFactory {
   return (snap) => {
     const sm = new M();
@@ -267,6 +278,10 @@ describe('the overlap checker catches broken variants (mutants)', () => {
     ['startFor ignores reserved', { smFactory: mutantFactory(IgnoresReservedSm) }],
     ['startFor off by one', { smFactory: mutantFactory(OffByOneSm) }],
     ['handover one value too low', { allocatorClass: LowHandoverAllocator }],
+    [
+      'serves an inherited sequence before touching it',
+      { smFactory: mutantFactory(ServesUntouchedSm) },
+    ],
   ] as const) {
     it(`catches: ${name}`, async () => {
       const result = await fc.check(
