@@ -167,13 +167,18 @@ async function serveNextWith(
   cancelled: AbortSignal,
 ): Promise<NextResponse> {
   // Validate first: a rejected request consumes nothing.
-  const nameProblem = sequenceNameProblem(req.sequence);
-  if (nameProblem !== null) throw statusError(grpc.status.INVALID_ARGUMENT, nameProblem);
-  const countIssue = countProblem(req.count, host.options.maxCount);
-  if (countIssue !== null) throw statusError(grpc.status.INVALID_ARGUMENT, countIssue);
+  const problem =
+    sequenceNameProblem(req.sequence) ?? countProblem(req.count, host.options.maxCount);
+  if (problem !== null) {
+    host.metrics.nextRejected('invalid_argument');
+    throw statusError(grpc.status.INVALID_ARGUMENT, problem);
+  }
   const count = req.count === 0 ? 1 : req.count;
 
-  if (host.status().role !== 'leader') throw notLeaderError(host);
+  if (host.status().role !== 'leader') {
+    host.metrics.nextRejected('not_leader');
+    throw notLeaderError(host);
+  }
 
   let signal = cancelled;
   let timer: ReturnType<typeof setTimeout> | null = null;

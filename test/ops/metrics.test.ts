@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as grpc from '@grpc/grpc-js';
 import { SequenceClient } from '../../src/client/index.js';
+import { raftseqServices } from '../../src/client/proto.js';
 import { startNode, type RunningNode } from '../../src/node/index.js';
 import { DEFAULTS, type NodeOptions } from '../../src/node/options.js';
 import { freePorts } from './helpers.js';
@@ -142,6 +144,23 @@ describe('metrics on --metrics-listen', () => {
     expect(s.get('raftseq_role{role="follower"}')).toBe(1);
     expect(s.get('raftseq_lease_remaining_seconds')).toBe(0);
     expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404);
+
+    // Requests refused before the allocator are counted too.
+    const raw = new (raftseqServices().Sequencer)(
+      follower!.host.options.listen,
+      grpc.credentials.createInsecure(),
+    );
+    const call = (sequence: string): Promise<grpc.ServiceError | null> =>
+      new Promise((resolve) =>
+        raw.Next({ sequence, count: 1 }, (err: grpc.ServiceError | null) => resolve(err)),
+      );
+    expect((await call('orders'))?.code).toBe(grpc.status.UNAVAILABLE);
+    expect((await call('bad name!'))?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    raw.close();
+    const t = (await scrape(port)).series;
+    const moved = (series: string): number => (t.get(series) ?? 0) - (s.get(series) ?? 0);
+    expect(moved('raftseq_next_requests_total{outcome="not_leader"}')).toBe(1);
+    expect(moved('raftseq_next_requests_total{outcome="invalid_argument"}')).toBe(1);
   });
 
   it('a metrics address in use refuses the start with a clear error', async () => {
