@@ -151,7 +151,7 @@ export class NodeHost {
       },
       log: (level, msg, fields) => this.log[level](fields ?? {}, msg),
       enableFaultInjection: options.enableFaultInjection,
-      selfAddress: options.advertise,
+      selfAddress: this.peerFacingAddress(),
       onUnknownPeer: (id: string, address: string) => {
         // Until the log tells us the members (a joining node knows nobody
         // before the leader's snapshot), answer whoever contacts us at the
@@ -371,7 +371,19 @@ export class NodeHost {
   /** Addresses announced by peers the log does not (yet) know. */
   private readonly learnedPeers = new Map<NodeId, string>();
 
+  /**
+   * The address a peer that does not know us yet (a joining node) should
+   * answer us at: our own entry in the member list, which is how the other
+   * members dial us (from --initial-cluster or `cluster join --addr`). Not
+   * --advertise: that is for clients and may be a published or NAT address
+   * that peers cannot reach (as in deploy/docker-compose.yml).
+   */
+  private peerFacingAddress(): string {
+    return this.sm.members().get(this.options.id) || this.options.advertise;
+  }
+
   private updatePeers(): void {
+    this.transport.setSelfAddress(this.peerFacingAddress());
     const peers = new Map(this.sm.members());
     if (peers.size === 0) for (const [id, address] of this.learnedPeers) peers.set(id, address);
     peers.delete(this.options.id);

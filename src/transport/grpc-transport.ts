@@ -75,7 +75,10 @@ export interface GrpcTransportOptions {
    * the leader's snapshot arrives; this is how it can answer the leader.
    */
   onUnknownPeer?(id: NodeId, address: string): void;
-  /** Announced to peers with every stream (see onUnknownPeer). */
+  /**
+   * Announced to peers with every stream (see onUnknownPeer): the address the
+   * cluster's members dial this node at. Changed later with setSelfAddress().
+   */
   selfAddress?: string;
   log?: LogFn;
   /** Default: insecure. */
@@ -227,7 +230,7 @@ export class GrpcTransport {
   private readonly onMessage: (m: Message) => void;
   private readonly onSnapshotFailure: (to: NodeId) => void;
   private readonly onUnknownPeer: ((id: NodeId, address: string) => void) | undefined;
-  private readonly selfAddress: string | undefined;
+  private selfAddress: string | undefined;
   private readonly log: LogFn;
   private readonly credentials: grpc.ChannelCredentials;
   private readonly channelOptions: grpc.ChannelOptions;
@@ -482,6 +485,11 @@ export class GrpcTransport {
   // ---------------------------------------------------------------- peers
 
   /** id -> address this node dials. Adds, removes and re-addresses on the fly. */
+  /** The address announced on streams opened from now on (see onUnknownPeer). */
+  setSelfAddress(address: string): void {
+    this.selfAddress = address;
+  }
+
   setPeers(peers: ReadonlyMap<NodeId, string>): void {
     if (this.closed) return;
     for (const [id, peer] of this.peers) {

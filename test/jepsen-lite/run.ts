@@ -8,8 +8,8 @@
 //   npm run test:jepsen -- --scenario kill --time-limit 30
 //   npm run test:jepsen -- --scenario self-test           # checker self-test, no Docker
 //
-// Options: --scenario NAME[,NAME...] | all (default all: self-test, then each
-// scenario but membership, which --with-membership adds; see NOT_IN_ALL),
+// Options: --scenario NAME[,NAME...] | all (default all: self-test, then every
+// scenario),
 // --time-limit S (per scenario, default 30), --nodes N (override),
 // --seed N, --clients-per-node N, --min-values N (fail when fewer values were
 // checked in total), --build (rebuild the image first), --reports DIR.
@@ -40,14 +40,6 @@ const runFile = promisify(execFile);
 const ELECTION_MS = 600;
 const HEARTBEAT_MS = 60;
 const SEQUENCES = ['orders', 'invoices', 'tickets', 'events'];
-/**
- * Scenarios `--scenario all` leaves out unless --with-membership: membership
- * fails its recovery check because of a server bug (a node added with
- * `cluster join` answers the members at their --advertise addresses, which
- * peers cannot dial when advertise is a client-facing NAT/published address,
- * so it never catches up and stays a learner). Run it by name.
- */
-const NOT_IN_ALL = new Set(['membership']);
 
 interface Options {
   scenarios: string[];
@@ -82,7 +74,6 @@ function parseOptions(argv: string[]): Options {
       'clients-per-node': { type: 'string', default: '3' },
       'min-values': { type: 'string', default: '0' },
       build: { type: 'boolean', default: false },
-      'with-membership': { type: 'boolean', default: false },
       reports: { type: 'string', default: join(here, 'reports') },
       help: { type: 'boolean', default: false },
     },
@@ -91,19 +82,16 @@ function parseOptions(argv: string[]): Options {
   if (values.help) {
     process.stdout.write(
       'usage: npm run test:jepsen -- [--scenario NAME[,NAME..]|all] [--time-limit S] [--nodes N]\n' +
-        '         [--seed N] [--clients-per-node N] [--min-values N] [--build] [--with-membership]\n' +
+        '         [--seed N] [--clients-per-node N] [--min-values N] [--build]\n' +
         '         [--reports DIR]\n' +
-        `all: every scenario but ${[...NOT_IN_ALL].join(', ')} (add --with-membership)\n` +
+        'all: the checker self-test, then every scenario\n' +
         `scenarios: self-test, ${Object.keys(SCENARIOS).join(', ')}\n`,
     );
     process.exit(0);
   }
   const names =
     values.scenario === 'all'
-      ? [
-          'self-test',
-          ...Object.keys(SCENARIOS).filter((s) => values['with-membership'] || !NOT_IN_ALL.has(s)),
-        ]
+      ? ['self-test', ...Object.keys(SCENARIOS)]
       : values.scenario.split(',').map((s) => s.trim());
   for (const n of names) {
     if (n !== 'self-test' && SCENARIOS[n] === undefined) {

@@ -20,7 +20,10 @@ describe('cluster join / status on real nodes', () => {
     ...DEFAULTS,
     id,
     listen: `127.0.0.1:${port}`,
-    advertise: `127.0.0.1:${port}`,
+    // n1 advertises an address peers cannot dial (127.0.0.2: nothing listens
+    // there), as a published or NAT address would be: a joining node must
+    // answer the leader at the address the members dial it at, not there.
+    advertise: id === 'n1' ? `127.0.0.2:${port}` : `127.0.0.1:${port}`,
     dataDir: join(dir, id),
     initialCluster: initial ? new Map([[id, `127.0.0.1:${port}`]]) : null,
     electionTimeoutMs: 500,
