@@ -500,6 +500,13 @@ async function measureManySequences(
   await sleep(1000);
   const rssAfter: Record<string, number | null> = {};
   for (const m of cluster.members) rssAfter[m.id] = m.proc?.pid ? rssBytes(m.proc.pid) : null;
+  // A new member catches up from an empty directory (snapshot of every
+  // sequence, then the log) until the leader promotes it to voter.
+  log(`adding n${cluster.members.length + 1} with an empty directory ...`);
+  const joinMs = await cluster.join(`n${cluster.members.length + 1}`).catch((e: Error) => {
+    loud(`join with ${n} sequences failed: ${e.message}`);
+    return null;
+  });
   const maxRss = Math.max(...Object.values(rss).map((x) => x ?? 0));
   const maxRssAfter = Math.max(...Object.values(rssAfter).map((x) => x ?? 0));
   return {
@@ -513,6 +520,7 @@ async function measureManySequences(
     dataDirsMiB: Math.round(diskBytes / 2 ** 20),
     gracefulStopAllMs: stopMs,
     restartToServingMs: restartMs,
+    newMemberCatchUpMs: joinMs,
   };
 }
 

@@ -39,6 +39,8 @@ interface Member {
   dataDir: string;
   proc: ChildProcess | null;
   log: WriteStream;
+  /** Added with `cluster join`: started without --initial-cluster. */
+  joined: boolean;
 }
 
 export class RaftseqCluster {
@@ -58,6 +60,7 @@ export class RaftseqCluster {
       dataDir: join(dir, `n${i + 1}`),
       proc: null,
       log: createWriteStream(join(dir, `n${i + 1}.log`), { flags: 'a' }),
+      joined: false,
     }));
     this.initial = this.members.map((m) => `${m.id}=${m.addr}`).join(',');
     this.admin = new SequenceClient({ endpoints: this.endpoints, deadlineMs: 2000 });
@@ -97,8 +100,7 @@ export class RaftseqCluster {
       m.addr,
       '--data',
       m.dataDir,
-      '--initial-cluster',
-      this.initial,
+      ...(m.joined ? [] : ['--initial-cluster', this.initial]),
       '--log-level',
       'warn',
       ...this.extraArgs,
@@ -140,6 +142,39 @@ export class RaftseqCluster {
       c.close();
     }
     return Date.now() - t0;
+  }
+
+  /**
+   * Starts a new member on an empty data directory, adds it (`AddMember`: a
+   * learner, promoted by the leader once caught up) and waits until it votes.
+   * Returns the milliseconds from AddMember to voter.
+   */
+  async join(id: string, timeoutMs = 300_000): Promise<number> {
+    const [port] = await freePorts(1);
+    const m: Member = {
+      id,
+      addr: `127.0.0.1:${port}`,
+      dataDir: join(this.dir, id),
+      proc: null,
+      log: createWriteStream(join(this.dir, `${id}.log`), { flags: 'a' }),
+      joined: true,
+    };
+    this.members.push(m);
+    this.spawn(m);
+    const admin = new SequenceClient({ endpoints: this.endpoints, deadlineMs: 10_000 });
+    try {
+      const t0 = Date.now();
+      await admin.addMember({ id, address: m.addr });
+      for (;;) {
+        const s = await admin.clusterStatus({ deadlineMs: 2000 }).catch(() => null);
+        const role = s?.members.find((x) => x.id === id)?.role;
+        if (role !== undefined && role !== 'learner') return Date.now() - t0;
+        if (Date.now() - t0 > timeoutMs) throw new Error(`${id} not a voter after ${timeoutMs} ms`);
+        await sleep(50);
+      }
+    } finally {
+      admin.close();
+    }
   }
 
   kill(id: string): void {
