@@ -3,16 +3,18 @@
 //   npm run sim -- --list-mutants
 // Prints every violation with its seed, invariant and trace; the last line is
 // exactly "N seeds, V violations"; exits 1 if V > 0. With --mutant, stops at
-// the first violation (the mutant is caught). Seeds per second go to stderr.
+// the first violation (the mutant is caught); its default seed budget is the
+// test suite's (MUTANT_SEED_BUDGET). Seeds per second go to stderr.
 
 import { MUTANTS } from '../../src/raft/index.js';
 import type { Mutant } from '../../src/raft/index.js';
-import { DEFAULT_STEPS } from './cluster.js';
+import { DEFAULT_STEPS, MUTANT_SEED_BUDGET } from './cluster.js';
 import { defaultJobs, runSeeds } from './pool.js';
 import { formatViolation } from './report.js';
 
 interface Args {
-  seeds: number;
+  /** Default: 100, or MUTANT_SEED_BUDGET with --mutant (a run stops at its first catch). */
+  seeds: number | undefined;
   from: number;
   nodes: 3 | 5;
   mutant: Mutant | undefined;
@@ -31,7 +33,7 @@ function usage(msg: string): never {
 
 function parse(argv: string[]): Args {
   const a: Args = {
-    seeds: 100,
+    seeds: undefined,
     from: 1,
     nodes: 3,
     mutant: undefined,
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
   const ran = await runSeeds(
     { nodes: args.nodes, steps: args.steps, ...(args.mutant ? { mutant: args.mutant } : {}) },
     args.from,
-    args.seeds,
+    args.seeds ?? (args.mutant ? MUTANT_SEED_BUDGET : 100),
     args.jobs,
     (r) => {
       if (r.stats.bootstrapStuck) bootstrapStuck++;

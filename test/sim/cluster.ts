@@ -44,6 +44,8 @@ export const HEARTBEAT_TICK = 1;
 export const MAX_SKEW = 0.03;
 export const LIVENESS_TIMEOUTS = 40;
 export const DEFAULT_STEPS = 1000;
+/** Seeds within which every mutant must be caught (the suite and `--mutant` runs). */
+export const MUTANT_SEED_BUDGET = 2000;
 const PROBE_BASE = 0x70000000;
 
 export interface SimOptions {

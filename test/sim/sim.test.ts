@@ -5,13 +5,13 @@
 
 import { describe, expect, it } from 'vitest';
 import { MUTANTS } from '../../src/raft/index.js';
-import { runSeed } from './cluster.js';
+import { MUTANT_SEED_BUDGET, runSeed } from './cluster.js';
 import type { SimResult } from './cluster.js';
 import { formatViolation } from './report.js';
 
 const SEEDS_3 = 500;
 const SEEDS_5 = 100;
-const MUTANT_BUDGET = 2000;
+const MUTANT_BUDGET = MUTANT_SEED_BUDGET;
 
 function failures(results: SimResult[]): string {
   return results
