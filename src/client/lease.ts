@@ -44,10 +44,17 @@ export class SequenceLease {
   private readonly waiters: { resolve: (v: bigint) => void; reject: (e: unknown) => void }[] = [];
   private fetching: Promise<void> | null = null;
   private closedFlag = false;
-  private served = 0n;
+  /** Values of the ranges taken while open (served = received - held - dropped). */
+  private received = 0n;
+  /** Held values dropped by close(). */
+  private dropped = 0n;
   private skipped = 0n;
   private rangesTaken = 0;
-  private held = 0n;
+  /**
+   * Values held, as a number: tryNext() is the hot path (a bigint operation
+   * allocates), and at most two ranges of blockSize values are ever held.
+   */
+  private held = 0;
 
   /** @internal Use SequenceClient.lease(). */
   constructor(
@@ -63,12 +70,16 @@ export class SequenceLease {
   }
 
   get stats(): LeaseStats {
-    return { served: this.served, skipped: this.skipped, ranges: this.rangesTaken };
+    return {
+      served: this.received - BigInt(this.held) - this.dropped,
+      skipped: this.skipped,
+      ranges: this.rangesTaken,
+    };
   }
 
   /** Values held right now, not yet handed out. */
   get available(): bigint {
-    return this.held;
+    return BigInt(this.held);
   }
 
   /**
@@ -99,9 +110,8 @@ export class SequenceLease {
     const v = r.next;
     if (v === r.end) this.ranges.shift();
     else r.next = v + 1n;
-    this.served++;
     this.held--;
-    if (this.held * 2n < BigInt(this.blockSize)) this.refill();
+    if (this.held * 2 < this.blockSize) this.refill();
     return v;
   }
 
@@ -121,8 +131,9 @@ export class SequenceLease {
   }
 
   private dropHeld(): void {
-    this.skipped += this.held;
-    this.held = 0n;
+    this.dropped += BigInt(this.held);
+    this.skipped += BigInt(this.held);
+    this.held = 0;
     this.ranges.length = 0;
   }
 
@@ -138,13 +149,14 @@ export class SequenceLease {
           return;
         }
         this.ranges.push({ next: r.first, end: r.first + count - 1n });
-        this.held += count;
+        this.received += count;
+        this.held += r.count;
         while (this.waiters.length > 0) {
           const v = this.tryNext();
           if (v === undefined) break;
           this.waiters.shift()!.resolve(v);
         }
-        if (this.waiters.length > 0 || this.held * 2n < BigInt(this.blockSize)) this.refill();
+        if (this.waiters.length > 0 || this.held * 2 < this.blockSize) this.refill();
       },
       (e: unknown) => {
         this.fetching = null;
