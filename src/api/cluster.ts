@@ -78,13 +78,10 @@ export function clusterHandlers(host: NodeHost): grpc.UntypedServiceImplementati
   return {
     Status: unary(async () => {
       const st = host.status();
-      const stats = host.allocator.stats();
-      let served = 0n;
+      const totals = host.allocator.totals();
+      const served = totals.served;
       let skipped = 0n;
-      for (const s of stats.sequences.values()) {
-        served += s.served;
-        for (const v of Object.values(s.skipped)) skipped += v;
-      }
+      for (const v of Object.values(totals.skipped)) skipped += v;
       return {
         node_id: st.id,
         leader: st.leader ?? '',

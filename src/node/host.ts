@@ -29,7 +29,8 @@ import {
 } from '../raft/index.js';
 import { Allocator, NotLeaderError } from '../state/allocator.js';
 import { encodeCommand, encodeMemberContext, type Command } from '../state/commands.js';
-import { SequenceStateMachine, bootstrapData } from '../state/machine.js';
+import { SequenceStateMachine, bootstrapData, type SequenceInfo } from '../state/machine.js';
+import { smallest } from '../state/select.js';
 import { LevelStorage } from '../storage/level.js';
 import type { RaftStorage } from '../storage/storage.js';
 import { GrpcTransport } from '../transport/grpc-transport.js';
@@ -524,16 +525,16 @@ export class NodeHost {
   }
 
   sequenceInfos(after: string, limit: number): SequenceInfoView[] {
-    const names: { name: string; reserved: bigint }[] = [];
-    for (const info of this.sm.sequences()) {
-      if (info.sequence > after) names.push({ name: info.sequence, reserved: info.reserved });
-    }
-    names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return names.slice(0, limit).map((n) => this.infoView(n.name, n.reserved));
+    const page = smallest(this.sequencesAfter(after), limit, (a, b) => a.sequence < b.sequence);
+    return page.map((info) => this.infoView(info.sequence, info.reserved));
+  }
+
+  private *sequencesAfter(after: string): IterableIterator<SequenceInfo> {
+    for (const info of this.sm.sequences()) if (info.sequence > after) yield info;
   }
 
   private infoView(name: string, reserved: bigint): SequenceInfoView {
-    const st = this.allocator.stats().sequences.get(name);
+    const st = this.allocator.sequenceStats(name);
     let skipped = 0n;
     if (st) for (const v of Object.values(st.skipped)) skipped += v;
     return {

@@ -113,28 +113,17 @@ export class NodeMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    const allocatorTotals = (): {
-      served: number;
-      skipped: Record<WasteCause, number>;
-      proposed: number;
-      committed: number;
-      failed: number;
-    } => {
-      const t = {
-        served: 0,
-        skipped: { 'block-remainder': 0, crash: 0, handover: 0, advance: 0 },
-        proposed: 0,
-        committed: 0,
-        failed: 0,
+    const allocatorTotals = () => {
+      const t = src.allocator.totals();
+      const skipped = {} as Record<WasteCause, number>;
+      for (const c of WASTE_CAUSES) skipped[c] = Number(t.skipped[c]);
+      return {
+        served: Number(t.served),
+        skipped,
+        proposed: t.reservationsProposed,
+        committed: t.reservationsCommitted,
+        failed: t.reservationsFailed,
       };
-      for (const s of src.allocator.stats().sequences.values()) {
-        t.served += Number(s.served);
-        for (const c of WASTE_CAUSES) t.skipped[c] += Number(s.skipped[c]);
-        t.proposed += s.reservationsProposed;
-        t.committed += s.reservationsCommitted;
-        t.failed += s.reservationsFailed;
-      }
-      return t;
     };
     new Counter({
       name: 'raftseq_values_served_total',

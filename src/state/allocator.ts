@@ -144,6 +144,14 @@ export interface SequenceStats {
   reserved: bigint;
 }
 
+export interface AllocatorTotals {
+  served: bigint;
+  skipped: Record<WasteCause, bigint>;
+  reservationsProposed: number;
+  reservationsCommitted: number;
+  reservationsFailed: number;
+}
+
 export interface AllocatorStats {
   serving: boolean;
   term: number | null;
@@ -222,6 +230,13 @@ export class Allocator {
   private batch: Batch | null = null;
   /** Cursors at the end of this node's last leadership, settled into waste at the next epoch. */
   private lastCursors: { epoch: number; cursors: Map<string, bigint> } | null = null;
+  private readonly sums: AllocatorTotals = {
+    served: 0n,
+    skipped: { 'block-remainder': 0n, crash: 0n, handover: 0n, advance: 0n },
+    reservationsProposed: 0,
+    reservationsCommitted: 0,
+    reservationsFailed: 0,
+  };
 
   constructor(opts: AllocatorOptions) {
     this.sm = opts.sm;
@@ -399,6 +414,7 @@ export class Allocator {
         t.cursor = last + 1n;
         const h = this.hist(sequence);
         h.served += n;
+        this.sums.served += n;
         h.requests++;
         this.observeRate(h, count);
         this.maybeRefill(l, sequence, t, reserved, h);
@@ -440,7 +456,7 @@ export class Allocator {
       l.seqs.set(sequence, t);
     } else if (t.cursor < start) {
       // An `advance` moved the sequence forward during this term.
-      this.hist(sequence).skipped.advance += start - t.cursor;
+      this.skip(this.hist(sequence), 'advance', start - t.cursor);
       t.cursor = start;
     }
     return t;
@@ -513,15 +529,18 @@ export class Allocator {
     const batch = this.openBatch(l);
     batch.items.set(sequence, upTo);
     h.proposed++;
+    this.sums.reservationsProposed++;
     const r: Reservation = { upTo, promise: batch.promise, batch };
     t.inflight = r;
     batch.promise.then(
       () => {
         h.committed++;
+        this.sums.reservationsCommitted++;
         if (t.inflight === r) t.inflight = null;
       },
       () => {
         h.failed++;
+        this.sums.reservationsFailed++;
         if (t.inflight === r) t.inflight = null;
       },
     );
@@ -568,6 +587,11 @@ export class Allocator {
   // -------------------------------------------------------------------------
   // Rate and waste accounting
 
+  private skip(h: SeqHistory, cause: WasteCause, values: bigint): void {
+    h.skipped[cause] += values;
+    this.sums.skipped[cause] += values;
+  }
+
   private hist(sequence: string): SeqHistory {
     let h = this.history.get(sequence);
     if (h === undefined) {
@@ -612,28 +636,46 @@ export class Allocator {
     const cause: WasteCause = this.sm.inheritedHandover() !== null ? 'handover' : 'crash';
     for (const [seq, cursor] of lc.cursors) {
       const start = this.sm.startFor(seq);
-      if (start > cursor) this.hist(seq).skipped[cause] += start - cursor;
+      if (start > cursor) this.skip(this.hist(seq), cause, start - cursor);
     }
   }
 
+  /**
+   * Sums over every sequence, kept as they change: O(1), for Status and
+   * metrics, which must not walk a million sequences on the event loop.
+   */
+  totals(): AllocatorTotals {
+    return { ...this.sums, skipped: { ...this.sums.skipped } };
+  }
+
+  /** One sequence's counters (stats() for a single name), or undefined if never served here. */
+  sequenceStats(sequence: string): SequenceStats | undefined {
+    const h = this.history.get(sequence);
+    return h === undefined ? undefined : this.statsOf(sequence, h);
+  }
+
+  /** Every sequence's counters: O(number of sequences); for tests and small clusters. */
   stats(): AllocatorStats {
     const l = this.leader;
     const sequences = new Map<string, SequenceStats>();
-    for (const [seq, h] of this.history) {
-      const t = l?.ready ? l.seqs.get(seq) : undefined;
-      sequences.set(seq, {
-        served: h.served,
-        requests: h.requests,
-        skipped: { ...h.skipped },
-        reservationsProposed: h.proposed,
-        reservationsCommitted: h.committed,
-        reservationsFailed: h.failed,
-        rate: this.currentRate(h),
-        block: this.blockSize(h, 1),
-        cursor: t?.cursor ?? null,
-        reserved: this.sm.reservedUpTo(seq),
-      });
-    }
+    for (const [seq, h] of this.history) sequences.set(seq, this.statsOf(seq, h));
     return { serving: this.serving, term: l?.term ?? null, sealed: l?.sealed ?? false, sequences };
+  }
+
+  private statsOf(seq: string, h: SeqHistory): SequenceStats {
+    const l = this.leader;
+    const t = l?.ready ? l.seqs.get(seq) : undefined;
+    return {
+      served: h.served,
+      requests: h.requests,
+      skipped: { ...h.skipped },
+      reservationsProposed: h.proposed,
+      reservationsCommitted: h.committed,
+      reservationsFailed: h.failed,
+      rate: this.currentRate(h),
+      block: this.blockSize(h, 1),
+      cursor: t?.cursor ?? null,
+      reserved: this.sm.reservedUpTo(seq),
+    };
   }
 }

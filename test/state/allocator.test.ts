@@ -308,6 +308,14 @@ describe('Allocator', () => {
     n.alloc.stepDown();
     n.otherLeader(); // next leader starts at 17
     expect(n.alloc.stats().sequences.get('a')!.skipped.crash).toBe(11n);
+    // The running totals (Status, metrics) agree with the per-sequence counters.
+    expect(n.alloc.totals()).toMatchObject({
+      served: 5n,
+      skipped: { crash: 11n, handover: 0n, advance: 0n },
+      reservationsProposed: 1,
+      reservationsCommitted: 1,
+    });
+    expect(n.alloc.sequenceStats('a')).toEqual(n.alloc.stats().sequences.get('a'));
   });
 
   it('follows an advance during the term and counts it', async () => {
