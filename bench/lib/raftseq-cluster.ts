@@ -90,8 +90,11 @@ export class RaftseqCluster {
   spawn(m: Member): void {
     // RAFTSEQ_BENCH_CPU_PROF=<dir>: every node writes a V8 CPU profile there on exit.
     const prof = process.env['RAFTSEQ_BENCH_CPU_PROF'];
+    // RAFTSEQ_BENCH_NODE_ARGS: more node flags for every node (e.g. --trace-gc).
+    const nodeArgs = (process.env['RAFTSEQ_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
     const args = [
       ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
+      ...nodeArgs,
       join(root, 'bin', 'raftseq'),
       'serve',
       '--id',
