@@ -188,7 +188,7 @@ export function formatReport(
   }
   if (results.sequencesAtScale) {
     const q = results.sequencesAtScale;
-    s += `### Many sequences\n\n${fmtInt(q.sequences as number)} sequences created with count=1 Next calls (256 in flight over 64 streams) in ${String(q.createSeconds)} s (${fmtInt(q.createPerSec as number)}/s, ${String(q.errors)} errors). `;
+    s += `### Many sequences\n\n${fmtInt(q.sequences as number)} sequences created with count=1 Next calls (SequenceClient, 256 in flight) in ${String(q.createSeconds)} s (${fmtInt(q.createPerSec as number)}/s, ${String(q.errors)} errors). `;
     s += `Largest node RSS ${String(q.maxRssMiB)} MiB (after restart ${String(q.maxRssAfterRestartMiB)} MiB); data directories ${String(q.dataDirsMiB)} MiB in all; `;
     s += `graceful stop of all 3 nodes ${String(q.gracefulStopAllMs)} ms; restart of all 3 until a Next is served ${String(q.restartToServingMs)} ms; `;
     s += `a new member on an empty directory caught up and voting ${q.newMemberCatchUpMs === null ? '(failed)' : `${String(q.newMemberCatchUpMs)} ms`} after AddMember.\n`;

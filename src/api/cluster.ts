@@ -95,6 +95,7 @@ export function clusterHandlers(host: NodeHost): grpc.UntypedServiceImplementati
         values_served: served.toString(),
         values_skipped: skipped.toString(),
         first_index: String(st.firstIndex),
+        sequences: String(host.sm.sequenceCount),
         last_index: String(st.lastIndex),
       };
     }),

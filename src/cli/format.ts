@@ -85,6 +85,7 @@ export function statusJson(
     leaseRemainingMs: s.leaseRemainingMs,
     valuesServed: s.valuesServed.toString(),
     valuesSkipped: s.valuesSkipped.toString(),
+    sequences: jsonInt(s.sequences),
   };
 }
 
@@ -107,7 +108,8 @@ export function statusText(s: ClusterStatus, probes?: ReadonlyMap<string, Member
   );
   lines.push(
     `answered by ${s.nodeId || '?'} (${s.role || '?'}) at ${s.endpoint}` +
-      `   log ${s.firstIndex}..${s.lastIndex}   values served ${s.valuesServed}, skipped ${s.valuesSkipped}`,
+      `   log ${s.firstIndex}..${s.lastIndex}   values served ${s.valuesServed}, skipped ${s.valuesSkipped}` +
+      `   sequences ${s.sequences}`,
   );
   if (!fromLeader) {
     lines.push(

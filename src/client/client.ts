@@ -149,6 +149,8 @@ export interface ClusterStatus {
   leaseRemainingMs: number;
   valuesServed: bigint;
   valuesSkipped: bigint;
+  /** Sequences in the answering node's state machine (0 from a server that predates the field). */
+  sequences: bigint;
   members: MemberInfo[];
 }
 
@@ -1028,6 +1030,7 @@ function toClusterStatus(response: unknown, endpoint: string): ClusterStatus {
     leaseRemainingMs: toNumber(r.lease_remaining_ms, 'lease_remaining_ms'),
     valuesServed: toBigInt(r.values_served, 'values_served'),
     valuesSkipped: toBigInt(r.values_skipped, 'values_skipped'),
+    sequences: toBigInt(r.sequences, 'sequences'),
     members: toMembers(r.members),
   };
 }

@@ -70,6 +70,7 @@ describe('cluster join / status on real nodes', () => {
 
     const j = JSON.parse((await runCli(['cluster', 'status', '--json', ...e])).stdout);
     expect(j.leader).toBe('n1');
+    expect(j.sequences).toBe(20);
     expect(j.members[1]).toMatchObject({
       id: 'n2',
       role: 'follower',
