@@ -320,6 +320,7 @@ export class GrpcTransport {
     this.incoming.add(entry);
     const from = call.metadata.get('raftseq-from')[0];
     const fromAddress = call.metadata.get('raftseq-from-address')[0];
+    if (typeof from === 'string') this.reconnectNowIfWaiting(from);
     if (
       typeof from === 'string' &&
       typeof fromAddress === 'string' &&
@@ -583,6 +584,25 @@ export class GrpcTransport {
     peer.state = 'backoff';
     peer.retryTimer = setTimeout(() => this.connect(peer), delay);
     peer.retryTimer.unref();
+  }
+
+  /**
+   * The peer just opened a stream to us, so it is up: if our link to it is
+   * waiting out a reconnect backoff (it was down a while, so the backoff grew
+   * to seconds), dial now on a fresh channel (the old one may be in its own
+   * backoff). Without this a leader elected just after a peer restarted may
+   * not reach it for up to backoffMaxMs and step down for lack of a quorum.
+   */
+  private reconnectNowIfWaiting(id: NodeId): void {
+    const peer = this.peers.get(id);
+    if (peer === undefined || peer.state !== 'backoff' || peer.retryTimer === null) return;
+    clearTimeout(peer.retryTimer);
+    peer.retryTimer = null;
+    peer.backoffMs = this.backoffInitialMs;
+    peer.client?.close();
+    peer.client = null;
+    this.log('info', `raft transport: ${id} is up (it dialled us); reconnecting now`, { peer: id });
+    this.connect(peer);
   }
 
   /** Stops everything going to the peer: stream, snapshot, timers, queue. */

@@ -226,6 +226,25 @@ describe('GrpcTransport', () => {
     expect(b3.received).toHaveLength(1);
   });
 
+  it('a peer that dials us cuts our reconnect backoff short', async () => {
+    // A long backoff, as after a peer was down for a while.
+    const backoff = { backoffInitialMs: 20_000, backoffMaxMs: 20_000 };
+    const a = await startNode('n1', { transport: backoff });
+    const address = await deadAddress();
+    const port = Number(address.split(':')[1]);
+    a.transport.setPeers(new Map([['n2', address]]));
+    await waitFor(() => a.transport.stats()['n2']!.lastError !== null, 'first dial fails');
+    // n2 comes up and opens its own stream to n1: n1 must dial back now,
+    // not after its 10-20 s backoff.
+    const b = await startNode('n2', { port });
+    b.transport.setPeers(peersOf(a));
+    const t0 = performance.now();
+    await waitFor(() => a.transport.stats()['n2']!.connected, 'n1 -> n2 link', 5_000);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    a.transport.send([heartbeat('n1', 'n2', 1)]);
+    await waitFor(() => b.received.length === 1, 'message after the early reconnect');
+  });
+
   it('sends a 5 MiB snapshot in chunks to a server that takes at most 2 MiB per message', async () => {
     const a = await startNode('n1');
     const b = await startNode('n2', {
