@@ -144,6 +144,11 @@ export async function serve(options: NodeOptions, io: CliIo): Promise<number> {
   let forceTimer: ReturnType<typeof setTimeout> | null = null;
   const unsubscribe = subscribe((signal) => {
     if (signalled !== null) {
+      // Only the same signal again forces the exit (Ctrl-C twice). A
+      // different one is the same request from elsewhere: Ctrl-C in a
+      // terminal reaches the whole process group (SIGINT) while a
+      // supervisor such as `npm start` also sends SIGTERM.
+      if (signal !== signalled) return;
       io.stderr(`raftseq: ${signal} again: exiting without waiting for the graceful stop\n`);
       exit(1);
       return;

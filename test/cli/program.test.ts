@@ -556,6 +556,17 @@ describe('serve', () => {
     expect(rt2.exits).toEqual([1]);
     await p2;
   });
+
+  it('a different second signal (SIGINT from the terminal, SIGTERM from a supervisor) still stops gracefully', async () => {
+    const rt = fakeRuntime({ shutdownMs: 50 });
+    const p = runCli(base, rt.io);
+    await tick();
+    rt.signal('SIGINT');
+    rt.signal('SIGTERM');
+    expect(await p).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(rt.shutdowns()).toBe(1);
+    expect(rt.exits).toEqual([]);
+  });
 });
 
 describe('cluster join waits for the member to catch up', () => {
