@@ -230,6 +230,8 @@ export class SequenceStateMachine {
     let next: Map<string, bigint> | null = null;
     if (this.exactNext !== null) {
       for (const [sequence, value] of this.exactNext) {
+        // (touchedInEpoch() is the allocator's side of this rule; it is read
+        // here directly so a test mutant can break the allocator side alone.)
         if (this.seqs.get(sequence)?.baseEpoch === this._epoch) continue;
         (next ??= new Map()).set(sequence, value);
       }

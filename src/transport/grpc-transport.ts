@@ -485,12 +485,12 @@ export class GrpcTransport {
 
   // ---------------------------------------------------------------- peers
 
-  /** id -> address this node dials. Adds, removes and re-addresses on the fly. */
   /** The address announced on streams opened from now on (see onUnknownPeer). */
   setSelfAddress(address: string): void {
     this.selfAddress = address;
   }
 
+  /** id -> address this node dials. Adds, removes and re-addresses on the fly. */
   setPeers(peers: ReadonlyMap<NodeId, string>): void {
     if (this.closed) return;
     for (const [id, peer] of this.peers) {
