@@ -1,11 +1,11 @@
 // raftseq.v1.Cluster: status, membership, leadership transfer, sequences.
 
 import * as grpc from '@grpc/grpc-js';
-import type { NodeHost } from '../node/host.js';
-import { memberContext } from '../node/host.js';
-import { MAX_VALUE } from '../state/commands.js';
+import type { ConfChange } from '../raft/index.js';
+import { MAX_VALUE, encodeMemberContext } from '../state/commands.js';
+import type { ApiNode, MemberView } from './node-api.js';
 import { mapAllocatorError } from './sequencer.js';
-import { statusError } from './server.js';
+import { notLeaderError, statusError } from './status.js';
 import { sequenceNameProblem } from './validate.js';
 
 type Unary<Req, Res> = (
@@ -27,75 +27,44 @@ function unary<Req, Res>(fn: (req: Req) => Promise<Res>): Unary<Req, Res> {
   };
 }
 
-export interface MemberView {
-  id: string;
-  address: string;
-  role: 'leader' | 'follower' | 'learner';
-  match_index: string;
-  last_contact_ms: string;
-  advertise: string;
-}
-
-export function memberViews(host: NodeHost): MemberView[] {
-  const st = host.status();
-  const progress = new Map(st.progress.map((p) => [p.id, p]));
-  const view = (id: string, voter: boolean): MemberView => {
-    const p = progress.get(id);
-    const contactTicks = p === undefined || p.ackedSentTick < 0 ? -1 : st.tick - p.ackedSentTick;
-    const address = host.memberAddress(id) ?? '';
-    return {
-      id,
-      address,
-      role: !voter ? 'learner' : st.leader === id ? 'leader' : 'follower',
-      match_index: String(
-        id === st.id && st.role === 'leader' ? st.persistedIndex : (p?.match ?? 0),
-      ),
-      last_contact_ms: String(
-        id === st.id ? 0 : contactTicks < 0 ? -1 : Math.round(contactTicks * host.tickMs),
-      ),
-      advertise: host.advertisedAddress(id) ?? address,
-    };
+/** A member as Status and the membership calls answer it (wire names). */
+function memberWire(m: MemberView): Record<string, string> {
+  return {
+    id: m.id,
+    address: m.address,
+    role: m.role,
+    match_index: String(m.matchIndex),
+    last_contact_ms: String(m.lastContactMs),
+    advertise: m.advertise,
   };
-  return [
-    ...st.conf.voters.map((id) => view(id, true)),
-    ...st.conf.learners.map((id) => view(id, false)),
-  ];
 }
 
-function requireLeader(host: NodeHost): void {
-  if (host.status().role === 'leader') return;
-  const leader = host.leaderAddress();
-  throw statusError(
-    grpc.status.UNAVAILABLE,
-    leader === null
-      ? 'no leader known yet; retry shortly'
-      : `not the leader; the leader is ${leader}`,
-    leader,
-  );
+function requireLeader(node: ApiNode): void {
+  if (node.status().role !== 'leader') throw notLeaderError(node.leaderAddress());
 }
 
-export function clusterHandlers(host: NodeHost): grpc.UntypedServiceImplementation {
+export function clusterHandlers(node: ApiNode): grpc.UntypedServiceImplementation {
   return {
     Status: unary(async () => {
-      const st = host.status();
-      const totals = host.allocator.totals();
+      const st = node.status();
+      const totals = node.totals();
       const served = totals.served;
       let skipped = 0n;
       for (const v of Object.values(totals.skipped)) skipped += v;
       return {
         node_id: st.id,
         leader: st.leader ?? '',
-        leader_address: host.leaderAddress() ?? '',
+        leader_address: node.leaderAddress() ?? '',
         term: String(st.term),
-        members: memberViews(host),
+        members: node.members().map(memberWire),
         commit_index: String(st.commit),
-        applied_index: String(host.sm.lastApplied),
+        applied_index: String(node.appliedIndex()),
         role: st.conf.learners.includes(st.id) ? 'learner' : st.role,
-        lease_remaining_ms: String(Math.round(host.leaseRemainingMs())),
+        lease_remaining_ms: String(Math.round(node.leaseRemainingMs())),
         values_served: served.toString(),
         values_skipped: skipped.toString(),
         first_index: String(st.firstIndex),
-        sequences: String(host.sm.sequenceCount),
+        sequences: String(node.sequenceCount()),
         last_index: String(st.lastIndex),
       };
     }),
@@ -113,22 +82,22 @@ export function clusterHandlers(host: NodeHost): grpc.UntypedServiceImplementati
           `invalid address ${JSON.stringify(req.address)}; expected host:port`,
         );
       }
-      requireLeader(host);
-      const st = host.status();
+      requireLeader(node);
+      const st = node.status();
       if (st.conf.voters.includes(req.id) || st.conf.learners.includes(req.id)) {
         throw statusError(grpc.status.ALREADY_EXISTS, `member ${req.id} is already in the cluster`);
       }
-      await proposeChange(host, {
+      await proposeChange(node, {
         type: 'add-learner',
         id: req.id,
-        context: memberContext(req.address),
+        context: encodeMemberContext({ address: req.address }),
       });
-      return { members: memberViews(host) };
+      return { members: node.members().map(memberWire) };
     }),
 
     RemoveMember: unary(async (req: { id: string; force: boolean }) => {
-      requireLeader(host);
-      const st = host.status();
+      requireLeader(node);
+      const st = node.status();
       const isVoter = st.conf.voters.includes(req.id);
       if (!isVoter && !st.conf.learners.includes(req.id)) {
         throw statusError(grpc.status.NOT_FOUND, `member ${req.id} is not in the cluster`);
@@ -147,50 +116,50 @@ export function clusterHandlers(host: NodeHost): grpc.UntypedServiceImplementati
       }
       if (req.id === st.id) {
         // Hand leadership over with no gap; the new leader performs the removal.
-        const next = await host.handOver(null, 3000);
+        const next = await node.handOver(null, 3000);
         throw statusError(
           grpc.status.UNAVAILABLE,
           next === null
             ? 'leadership hand-over did not complete; retry'
             : `handed leadership to ${next}; retry there`,
-          next === null ? null : host.memberAddress(next),
+          next === null ? null : node.advertisedAddress(next),
         );
       }
-      await proposeChange(host, { type: 'remove', id: req.id, context: new Uint8Array(0) });
-      return { members: memberViews(host) };
+      await proposeChange(node, { type: 'remove', id: req.id, context: new Uint8Array(0) });
+      return { members: node.members().map(memberWire) };
     }),
 
     TransferLeadership: unary(async (req: { to: string }) => {
-      requireLeader(host);
-      const st = host.status();
+      requireLeader(node);
+      const st = node.status();
       if (req.to !== '' && !st.conf.voters.includes(req.to)) {
         throw statusError(grpc.status.INVALID_ARGUMENT, `${req.to} is not a voter`);
       }
       if (req.to === st.id) return { leader: st.id, term: String(st.term) };
-      const next = await host.handOver(req.to === '' ? null : req.to, 3000);
+      const next = await node.handOver(req.to === '' ? null : req.to, 3000);
       if (next === null) {
         throw statusError(grpc.status.UNAVAILABLE, 'leadership transfer did not complete in time');
       }
-      return { leader: next, term: String(host.status().term) };
+      return { leader: next, term: String(node.status().term) };
     }),
 
     ListSequences: unary(async (req: { after: string; limit: number }) => {
       const limit = req.limit === 0 ? 1000 : Math.min(req.limit, 100_000);
-      return { sequences: host.sequenceInfos(req.after, limit) };
+      return { sequences: node.sequenceInfos(req.after, limit) };
     }),
 
     GetSequence: unary(async (req: { name: string }) => {
       const problem = sequenceNameProblem(req.name);
       if (problem !== null) throw statusError(grpc.status.INVALID_ARGUMENT, problem);
-      const info = host.sequenceInfo(req.name);
+      const info = node.sequenceInfo(req.name);
       if (info === null)
         throw statusError(grpc.status.NOT_FOUND, `sequence ${req.name} does not exist`);
       return info;
     }),
 
     RegisterMember: unary(async (req: { id: string; incarnation: string; advertise: string }) => {
-      requireLeader(host);
-      const r = await host.registerMember(req.id, req.incarnation, req.advertise);
+      requireLeader(node);
+      const r = await node.registerMember(req.id, req.incarnation, req.advertise);
       if (r === 'replaced') {
         throw statusError(
           grpc.status.FAILED_PRECONDITION,
@@ -208,8 +177,8 @@ export function clusterHandlers(host: NodeHost): grpc.UntypedServiceImplementati
       if (to < 1n || to > MAX_VALUE) {
         throw statusError(grpc.status.OUT_OF_RANGE, `--to must be between 1 and ${MAX_VALUE}`);
       }
-      requireLeader(host);
-      const next = host.sequenceNext(req.name);
+      requireLeader(node);
+      const next = node.sequenceNext(req.name);
       if (to < next) {
         throw statusError(
           grpc.status.FAILED_PRECONDITION,
@@ -217,22 +186,19 @@ export function clusterHandlers(host: NodeHost): grpc.UntypedServiceImplementati
         );
       }
       try {
-        await host.proposeCommand({ type: 'advance', sequence: req.name, to });
+        await node.advance(req.name, to);
       } catch (err) {
-        throw mapAllocatorError(host, err, false);
+        throw mapAllocatorError(node, err, false);
       }
-      const info = host.sequenceInfo(req.name);
+      const info = node.sequenceInfo(req.name);
       if (info === null) throw statusError(grpc.status.INTERNAL, 'sequence vanished after advance');
       return info;
     }),
   };
 }
 
-async function proposeChange(
-  host: NodeHost,
-  cc: Parameters<NodeHost['proposeConfChange']>[0],
-): Promise<void> {
-  const r = host.proposeConfChange(cc);
+async function proposeChange(node: ApiNode, cc: ConfChange): Promise<void> {
+  const r = node.proposeConfChange(cc);
   if (!r.ok) {
     if (r.reason === 'conf-change-pending') {
       throw statusError(
@@ -249,11 +215,11 @@ async function proposeChange(
     throw statusError(
       grpc.status.UNAVAILABLE,
       `cannot change membership now: ${r.reason}`,
-      host.leaderAddress(),
+      node.leaderAddress(),
     );
   }
   try {
-    await host.waitApplied(r.index, r.term);
+    await node.waitApplied(r.index, r.term);
   } catch (err) {
     throw statusError(grpc.status.UNAVAILABLE, `membership change lost: ${(err as Error).message}`);
   }

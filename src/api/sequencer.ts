@@ -3,9 +3,9 @@
 
 import { setMaxListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import type { NodeHost } from '../node/host.js';
 import { AllocatorError } from '../state/allocator.js';
-import { LEADER_METADATA_KEY, statusError } from './server.js';
+import type { ApiNode } from './node-api.js';
+import { LEADER_METADATA_KEY, notLeaderError, statusError } from './status.js';
 import { countProblem, sequenceNameProblem } from './validate.js';
 
 interface NextRequest {
@@ -34,19 +34,19 @@ interface NextStreamResponse {
   leader: string;
 }
 
-export function sequencerHandlers(host: NodeHost): grpc.UntypedServiceImplementation {
+export function sequencerHandlers(node: ApiNode): grpc.UntypedServiceImplementation {
   return {
     Next: (
       call: grpc.ServerUnaryCall<NextRequest, NextResponse>,
       callback: grpc.sendUnaryData<NextResponse>,
     ) => {
-      void serveNext(host, call.request, call.getDeadline(), call).then(
+      void serveNext(node, call.request, call.getDeadline(), call).then(
         (r) => callback(null, r),
         (e: Partial<grpc.StatusObject>) => callback(e),
       );
     },
     NextStream: (call: grpc.ServerDuplexStream<NextStreamRequest, NextStreamResponse>) => {
-      serveNextStream(host, call);
+      serveNextStream(node, call);
     },
   };
 }
@@ -57,12 +57,12 @@ export function sequencerHandlers(host: NodeHost): grpc.UntypedServiceImplementa
  * client has half-closed it and every request in flight is answered.
  */
 function serveNextStream(
-  host: NodeHost,
+  node: ApiNode,
   call: grpc.ServerDuplexStream<NextStreamRequest, NextStreamResponse>,
 ): void {
-  if (host.status().role !== 'leader') {
+  if (node.status().role !== 'leader') {
     // Redirect on the stream's status, exactly like Next's.
-    call.emit('error', notLeaderError(host));
+    call.emit('error', notLeaderError(node.leaderAddress()));
     return;
   }
   const stream = new AbortController();
@@ -78,8 +78,8 @@ function serveNextStream(
   };
   call.on('data', (req: NextStreamRequest) => {
     pending++;
-    const deadline = req.timeout_ms > 0 ? Date.now() + req.timeout_ms : Infinity;
-    void serveNextWith(host, req, deadline, stream.signal)
+    const deadline = req.timeout_ms > 0 ? node.clock.wallNow() + req.timeout_ms : Infinity;
+    void serveNextWith(node, req, deadline, stream.signal)
       .then(
         (r) =>
           answer(call, {
@@ -126,33 +126,21 @@ function streamError(id: string, e: Partial<grpc.StatusObject>): NextStreamRespo
   };
 }
 
-function notLeaderError(host: NodeHost): Partial<grpc.StatusObject> {
-  const leader = host.leaderAddress();
-  return statusError(
-    grpc.status.UNAVAILABLE,
-    leader === null
-      ? 'no leader known yet; retry shortly'
-      : `not the leader; the leader is ${leader}`,
-    leader,
-  );
-}
-
-/** The deadline's remaining milliseconds, or Infinity when the client set none. */
-function remainingMs(deadline: grpc.Deadline): number {
+/** The deadline as a wall-clock instant in ms, or Infinity when the client set none. */
+function deadlineAt(deadline: grpc.Deadline): number {
   if (deadline === Infinity) return Infinity;
-  const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  return at - Date.now();
+  return deadline instanceof Date ? deadline.getTime() : deadline;
 }
 
 export async function serveNext(
-  host: NodeHost,
+  node: ApiNode,
   req: NextRequest,
   deadline: grpc.Deadline,
   call: { cancelled: boolean; on(ev: 'cancelled', cb: () => void): unknown },
 ): Promise<NextResponse> {
   const cancel = new AbortController();
   call.on('cancelled', () => cancel.abort(new Error('cancelled')));
-  return serveNextWith(host, req, remainingMs(deadline) + Date.now(), cancel.signal);
+  return serveNextWith(node, req, deadlineAt(deadline), cancel.signal);
 }
 
 /**
@@ -161,35 +149,33 @@ export async function serveNext(
  * waiting. Rejects with a status object.
  */
 async function serveNextWith(
-  host: NodeHost,
+  node: ApiNode,
   req: NextRequest,
   deadlineAt: number,
   cancelled: AbortSignal,
 ): Promise<NextResponse> {
   // Validate first: a rejected request consumes nothing.
-  const problem =
-    sequenceNameProblem(req.sequence) ?? countProblem(req.count, host.options.maxCount);
+  const problem = sequenceNameProblem(req.sequence) ?? countProblem(req.count, node.maxCount);
   if (problem !== null) {
-    host.metrics.nextRejected('invalid_argument');
+    node.nextRejected('invalid_argument');
     throw statusError(grpc.status.INVALID_ARGUMENT, problem);
   }
   const count = req.count === 0 ? 1 : req.count;
 
-  if (host.status().role !== 'leader') {
-    host.metrics.nextRejected('not_leader');
-    throw notLeaderError(host);
+  if (node.status().role !== 'leader') {
+    node.nextRejected('not_leader');
+    throw notLeaderError(node.leaderAddress());
   }
 
   let signal = cancelled;
-  let timer: ReturnType<typeof setTimeout> | null = null;
+  let cancelTimer: (() => void) | null = null;
   let onCancel: (() => void) | null = null;
   const timed = deadlineAt !== Infinity;
   if (timed) {
     const controller = new AbortController();
     signal = controller.signal;
-    timer = setTimeout(
-      () => controller.abort(new Error('deadline')),
-      Math.max(0, deadlineAt - Date.now()),
+    cancelTimer = node.clock.setTimer(Math.max(0, deadlineAt - node.clock.wallNow()), () =>
+      controller.abort(new Error('deadline')),
     );
     if (cancelled.aborted) controller.abort(cancelled.reason);
     else {
@@ -198,18 +184,18 @@ async function serveNextWith(
     }
   }
   try {
-    const r = await host.allocator.next(req.sequence, count, { signal });
+    const r = await node.next(req.sequence, count, { signal });
     return { first: r.first.toString(), count: r.count };
   } catch (err) {
-    throw mapAllocatorError(host, err, timed && Date.now() >= deadlineAt);
+    throw mapAllocatorError(node, err, timed && node.clock.wallNow() >= deadlineAt);
   } finally {
-    if (timer) clearTimeout(timer);
+    cancelTimer?.();
     if (onCancel) cancelled.removeEventListener('abort', onCancel);
   }
 }
 
 export function mapAllocatorError(
-  host: NodeHost,
+  node: ApiNode,
   err: unknown,
   deadlinePassed: boolean,
 ): Partial<grpc.StatusObject> {
@@ -227,12 +213,12 @@ export function mapAllocatorError(
             )
           : statusError(grpc.status.CANCELLED, err.message);
       case 'UNAVAILABLE': {
-        const leader = host.status().role === 'leader' ? null : host.leaderAddress();
+        const leader = node.status().role === 'leader' ? null : node.leaderAddress();
         return statusError(grpc.status.UNAVAILABLE, err.message, leader);
       }
     }
   }
-  host.log.error({ err: (err as Error)?.message }, 'unexpected error in Next');
+  node.log.error({ err: (err as Error)?.message }, 'unexpected error in Next');
   return statusError(
     grpc.status.INTERNAL,
     `internal error: ${(err as Error)?.message ?? String(err)}`,

@@ -4,23 +4,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import type { NodeHost } from '../node/host.js';
-import { apiServices, loadApiDefinition } from './proto.js';
 import { clusterHandlers } from './cluster.js';
+import type { ApiNode } from './node-api.js';
+import { apiServices, loadApiDefinition } from './proto.js';
 import { sequencerHandlers } from './sequencer.js';
-
-export const LEADER_METADATA_KEY = 'raftseq-leader';
-
-/** A status error for a callback, optionally naming the leader to redirect to. */
-export function statusError(
-  code: grpc.status,
-  details: string,
-  leaderAddress: string | null = null,
-): Partial<grpc.StatusObject> {
-  const metadata = new grpc.Metadata();
-  if (leaderAddress !== null) metadata.set(LEADER_METADATA_KEY, leaderAddress);
-  return { code, details, metadata };
-}
 
 export interface ApiServer {
   server: grpc.Server;
@@ -29,7 +16,14 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export async function startApiServer(host: NodeHost): Promise<ApiServer> {
+export interface ApiServerOptions {
+  /** host:port to bind. */
+  listen: string;
+  /** Adds the Raft peer service to the same server (the one port). */
+  addPeerServices(server: grpc.Server): void;
+}
+
+export async function startApiServer(node: ApiNode, opts: ApiServerOptions): Promise<ApiServer> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.keepalive_time_ms': 10_000,
@@ -37,16 +31,16 @@ export async function startApiServer(host: NodeHost): Promise<ApiServer> {
   });
   const def = loadApiDefinition();
   const services = apiServices(def);
-  server.addService(services.Sequencer.service, sequencerHandlers(host));
-  server.addService(services.Cluster.service, clusterHandlers(host));
-  host.transport.addToServer(server);
+  server.addService(services.Sequencer.service, sequencerHandlers(node));
+  server.addService(services.Cluster.service, clusterHandlers(node));
+  opts.addPeerServices(server);
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);
   new ReflectionService(def).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(host.options.listen, grpc.ServerCredentials.createInsecure(), (err, p) => {
-      if (err) reject(new Error(`cannot listen on ${host.options.listen}: ${err.message}`));
+    server.bindAsync(opts.listen, grpc.ServerCredentials.createInsecure(), (err, p) => {
+      if (err) reject(new Error(`cannot listen on ${opts.listen}: ${err.message}`));
       else resolve(p);
     });
   });

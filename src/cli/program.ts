@@ -4,7 +4,8 @@
 // errors, a node that fails to start); 2 usage error (unknown option, missing
 // or invalid argument). Every error is one line on stderr: `raftseq: ...`.
 import { Command, CommanderError, Option } from 'commander';
-import type { NodeOptions, RunningNode } from '../node/index.js';
+import type { NodeOptions } from '../node/index.js';
+import type { RunningNode } from '../server/index.js';
 import { SequenceClient, parseEndpoints } from '../client/index.js';
 import type { SequenceClientOptions } from '../client/index.js';
 import { packageVersion } from '../client/paths.js';

@@ -18,7 +18,7 @@ import {
 } from '../node/config.js';
 import { createLogger } from '../node/logger.js';
 import type { NodeOptions } from '../node/options.js';
-import type { RunningNode } from '../node/index.js';
+import type { RunningNode } from '../server/index.js';
 import type { CliIo } from './program.js';
 import { UsageError } from './parse.js';
 import { describeError } from './util.js';
@@ -164,7 +164,7 @@ export async function serve(options: NodeOptions, io: CliIo): Promise<number> {
   try {
     let node: RunningNode;
     try {
-      const start = io.startNode ?? (await import('../node/index.js')).startNode;
+      const start = io.startNode ?? (await import('../server/index.js')).startNode;
       node = await start(options);
     } catch (e) {
       // One clear line in the node's log too (where operators look), then

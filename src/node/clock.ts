@@ -1,14 +1,9 @@
 // Real time for the runtime: the Raft core counts ticks; this maps ticks to
-// the monotonic clock so that the leader lease can be checked at the moment a
-// request is answered, not at the last tick. A process resumed after SIGSTOP
-// (or a long GC pause) answers queued requests before its timers catch up;
-// only the monotonic clock tells it that its lease is long gone.
-
-import { performance } from 'node:perf_hooks';
-
-export function monotonicMs(): number {
-  return performance.now();
-}
+// the node's monotonic clock (runtime.ts) so that the leader lease can be
+// checked at the moment a request is answered, not at the last tick. A
+// process resumed after SIGSTOP (or a long GC pause) answers queued requests
+// before its timers catch up; only the monotonic clock tells it that its
+// lease is long gone.
 
 /** Remembers when recent ticks happened. */
 export class TickClock {

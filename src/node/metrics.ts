@@ -6,7 +6,7 @@
 //     Next latency and outcome, commit and fsync latency, fsync batch size,
 //     leader changes, snapshots, peer round trips;
 //   - collected when scraped, from state the node keeps anyway: values served
-//     and skipped and reservations (allocator.stats()), term, role, log and
+//     and skipped and reservations (allocator totals), term, role, log and
 //     commit indexes, lease, members, peer links (transport.stats()).
 // Nothing here is on the Raft core's path; a hook costs a counter increment
 // or a histogram observation.
@@ -15,18 +15,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Message, Role } from '../raft/index.js';
-import type { Allocator, WasteCause } from '../state/allocator.js';
+import type { AllocatorTotals, WasteCause } from '../state/allocator.js';
+import type { LinkStats } from '../transport/transport.js';
 import type { TickClock } from './clock.js';
-import { monotonicMs } from './clock.js';
+import type { NodeEvents } from './events.js';
+import type { Clock } from './runtime.js';
 
 /** What the collectors read from the node at scrape time. */
 export interface MetricsSource {
   readonly options: { id: string; listen: string; advertise: string };
-  readonly allocator: Allocator;
-  readonly clock: TickClock;
-  readonly transport: {
-    stats(): Record<string, { connected: boolean; dropped: number; queued: number }>;
-  };
+  readonly clock: Clock;
+  readonly tickTimes: TickClock;
+  totals(): AllocatorTotals;
+  linkStats(): Record<string, LinkStats>;
   status(): {
     role: Role;
     term: number;
@@ -36,7 +37,7 @@ export interface MetricsSource {
     lastIndex: number;
     conf: { voters: string[]; learners: string[] };
   };
-  readonly sm: { lastApplied: number };
+  appliedIndex(): number;
   leaseRemainingMs(): number;
 }
 
@@ -66,7 +67,7 @@ function setCounter(c: Counter, value: number, labels?: Record<string, string>):
   else c.inc(labels, value);
 }
 
-export class NodeMetrics {
+export class NodeMetrics implements NodeEvents {
   readonly registry = new Registry();
   private server: Server | null = null;
   /** The bound port of the metrics server, or null when it is not running. */
@@ -114,7 +115,7 @@ export class NodeMetrics {
       registers,
     });
     const allocatorTotals = () => {
-      const t = src.allocator.totals();
+      const t = src.totals();
       const skipped = {} as Record<WasteCause, number>;
       for (const c of WASTE_CAUSES) skipped[c] = Number(t.skipped[c]);
       return {
@@ -211,7 +212,7 @@ export class NodeMetrics {
     );
     indexGauge('raftseq_log_last_index', 'Last log index', () => src.status().lastIndex);
     indexGauge('raftseq_commit_index', 'Highest index known committed', () => src.status().commit);
-    indexGauge('raftseq_applied_index', 'Highest index applied here', () => src.sm.lastApplied);
+    indexGauge('raftseq_applied_index', 'Highest index applied here', () => src.appliedIndex());
     new Gauge({
       name: 'raftseq_log_entries',
       help: 'Entries in the log after the snapshot (last - first + 1)',
@@ -292,7 +293,7 @@ export class NodeMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [peer, s] of Object.entries(src.transport.stats())) {
+        for (const [peer, s] of Object.entries(src.linkStats())) {
           this.set({ peer }, s.connected ? 1 : 0);
         }
       },
@@ -304,7 +305,7 @@ export class NodeMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [peer, s] of Object.entries(src.transport.stats())) this.set({ peer }, s.queued);
+        for (const [peer, s] of Object.entries(src.linkStats())) this.set({ peer }, s.queued);
       },
     });
     new Counter({
@@ -314,13 +315,11 @@ export class NodeMetrics {
       registers,
       collect() {
         this.reset();
-        for (const [peer, s] of Object.entries(src.transport.stats())) {
+        for (const [peer, s] of Object.entries(src.linkStats())) {
           setCounter(this, s.dropped, { peer });
         }
       },
     });
-
-    this.instrumentAllocator(node.allocator);
   }
 
   // ---------------------------------------------------------------- hooks
@@ -333,18 +332,27 @@ export class NodeMetrics {
     this.nextRequests.inc({ outcome });
   }
 
-  /** A group-commit write finished: its duration (ms) and entry count. */
-  observeFsync(ms: number, entries: number): void {
+  /** A Next answered by the allocator after `ms`. */
+  nextAnswered(ms: number): void {
+    this.nextRequests.inc({ outcome: 'ok' });
+    this.nextDuration.observe(ms / 1000);
+  }
+
+  /** A Next that reached the allocator and failed. */
+  nextFailed(err: unknown): void {
+    this.nextRequests.inc({ outcome: outcomeOf(err) });
+  }
+
+  fsync(ms: number, entries: number): void {
     this.fsyncDuration.observe(ms / 1000);
     this.fsyncEntries.observe(entries);
   }
 
-  /** A proposal of this node was applied `ms` after it was proposed. */
-  observeCommit(ms: number): void {
+  commit(ms: number): void {
     this.commitDuration.observe(ms / 1000);
   }
 
-  leaderChanged(): void {
+  leaderKnown(): void {
     this.leaderChanges.inc();
   }
 
@@ -361,28 +369,11 @@ export class NodeMetrics {
    * heartbeat was sent at; heartbeats leave right after their tick, so the
    * time since that tick is the round trip.
    */
-  onPeerMessage(m: Message): void {
+  peerMessage(m: Message): void {
     if (m.type !== 'heartbeat-resp') return;
-    const sentAt = this.node.clock.timeOf(m.sentTick);
+    const sentAt = this.node.tickTimes.timeOf(m.sentTick);
     if (sentAt !== undefined)
-      this.peerRtt.observe({ peer: m.from }, (monotonicMs() - sentAt) / 1000);
-  }
-
-  /** Counts and times every Next the allocator answers (unary and streamed alike). */
-  private instrumentAllocator(allocator: Allocator): void {
-    const next = allocator.next.bind(allocator);
-    allocator.next = async (sequence, count, opts) => {
-      const started = monotonicMs();
-      try {
-        const r = await next(sequence, count, opts);
-        this.nextRequests.inc({ outcome: 'ok' });
-        this.nextDuration.observe((monotonicMs() - started) / 1000);
-        return r;
-      } catch (err) {
-        this.nextRequests.inc({ outcome: outcomeOf(err) });
-        throw err;
-      }
-    };
+      this.peerRtt.observe({ peer: m.from }, (this.node.clock.now() - sentAt) / 1000);
   }
 
   // ---------------------------------------------------------------- server

@@ -31,6 +31,7 @@ export class PersistPipeline {
   private queue: Ready[] = [];
   private writing = false;
   private failed: Error | null = null;
+  private flushed: (() => void)[] = [];
   readonly stats: PipelineStats = { writes: 0, readies: 0, entries: 0, lastWriteMs: 0 };
 
   constructor(
@@ -49,11 +50,21 @@ export class PersistPipeline {
     this.kick();
   }
 
-  /** Resolves when everything submitted so far is durable. */
-  async flush(): Promise<void> {
-    while ((this.writing || this.queue.length > 0) && !this.failed) {
-      await new Promise((r) => setTimeout(r, 1));
-    }
+  /** Resolves when everything submitted so far is durable (or the disk failed). */
+  flush(): Promise<void> {
+    if (this.idle()) return Promise.resolve();
+    return new Promise((resolve) => this.flushed.push(resolve));
+  }
+
+  private idle(): boolean {
+    return this.failed !== null || (!this.writing && this.queue.length === 0);
+  }
+
+  private settleFlushes(): void {
+    if (!this.idle()) return;
+    const waiting = this.flushed;
+    this.flushed = [];
+    for (const resolve of waiting) resolve();
   }
 
   private kick(): void {
@@ -78,11 +89,13 @@ export class PersistPipeline {
         this.writing = false;
         this.onDurable(readies);
         this.kick();
+        this.settleFlushes();
       },
       (err: unknown) => {
         this.failed = err instanceof Error ? err : new Error(String(err));
         this.writing = false;
         this.onFatal(this.failed);
+        this.settleFlushes();
       },
     );
   }

@@ -34,6 +34,7 @@ import {
   type SetFaultResponsePb,
   type SnapshotChunkPb,
 } from './proto.js';
+import type { Transport, TransportHandler } from './transport.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn';
 export type LogFn = (level: LogLevel, msg: string, fields?: object) => void;
@@ -65,16 +66,8 @@ export interface PeerStats {
 
 export interface GrpcTransportOptions {
   selfId: NodeId;
-  /** Every message addressed to this node, in per-sender order. Must not throw. */
-  onMessage(m: Message): void;
-  /** A snapshot to `to` was not delivered (report it to the core). Called asynchronously. */
-  onSnapshotFailure(to: NodeId): void;
-  /**
-   * A member we have no address for opened a stream to us, announcing the
-   * address it can be reached at. A node that is joining knows nobody until
-   * the leader's snapshot arrives; this is how it can answer the leader.
-   */
-  onUnknownPeer?(id: NodeId, address: string): void;
+  /** Where incoming messages go; may instead be set later with attach(). */
+  handler?: Partial<TransportHandler>;
   /**
    * Announced to peers with every stream (see onUnknownPeer): the address the
    * cluster's members dial this node at. Changed later with setSelfAddress().
@@ -225,11 +218,11 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export class GrpcTransport {
+export class GrpcTransport implements Transport {
   readonly selfId: NodeId;
-  private readonly onMessage: (m: Message) => void;
-  private readonly onSnapshotFailure: (to: NodeId) => void;
-  private readonly onUnknownPeer: ((id: NodeId, address: string) => void) | undefined;
+  private onMessage: (m: Message) => void = () => {};
+  private onSnapshotFailure: (to: NodeId) => void = () => {};
+  private onUnknownPeer: ((id: NodeId, address: string) => void) | undefined;
   private selfAddress: string | undefined;
   private readonly log: LogFn;
   private readonly credentials: grpc.ChannelCredentials;
@@ -257,9 +250,7 @@ export class GrpcTransport {
 
   constructor(opts: GrpcTransportOptions) {
     this.selfId = opts.selfId;
-    this.onMessage = opts.onMessage;
-    this.onSnapshotFailure = opts.onSnapshotFailure;
-    this.onUnknownPeer = opts.onUnknownPeer;
+    if (opts.handler !== undefined) this.attach(opts.handler);
     this.selfAddress = opts.selfAddress;
     this.log = opts.log ?? noop;
     this.credentials = opts.credentials ?? grpc.credentials.createInsecure();
@@ -278,6 +269,13 @@ export class GrpcTransport {
     const services = raftServices();
     this.raftService = services.Raft;
     this.faultService = services.FaultInjection;
+  }
+
+  /** Sets (or replaces) where incoming messages and snapshot failures go. */
+  attach(handler: Partial<TransportHandler>): void {
+    if (handler.onMessage) this.onMessage = handler.onMessage;
+    if (handler.onSnapshotFailure) this.onSnapshotFailure = handler.onSnapshotFailure;
+    if (handler.onUnknownPeer) this.onUnknownPeer = handler.onUnknownPeer;
   }
 
   // ---------------------------------------------------------------- server side

@@ -1,7 +1,8 @@
 // The CLI in-process, against fake nodes: outputs, exit codes, serve's life cycle.
 import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { NodeOptions, RunningNode } from '../../src/node/index.js';
+import type { NodeOptions } from '../../src/node/index.js';
+import type { RunningNode } from '../../src/server/index.js';
 import { DEFAULTS } from '../../src/node/options.js';
 import { lines, runCli } from '../support/cli-run.js';
 import {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SequenceClient } from '../../src/client/index.js';
-import { startNode, type RunningNode } from '../../src/node/index.js';
+import { startNode, type RunningNode } from '../../src/server/index.js';
 import { DEFAULTS, type NodeOptions } from '../../src/node/options.js';
 import { lines, runCli } from '../support/cli-run.js';
 import { freePorts } from './helpers.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { SequenceClient } from '../../src/client/index.js';
 import { raftseqServices } from '../../src/client/proto.js';
-import { startNode, type RunningNode } from '../../src/node/index.js';
+import { startNode, type RunningNode } from '../../src/server/index.js';
 import { DEFAULTS, type NodeOptions } from '../../src/node/options.js';
 import { freePorts } from './helpers.js';
 
@@ -67,7 +67,7 @@ describe('metrics on --metrics-listen', () => {
     await client.next('warmup');
     const leader = nodes.find((n) => n.host.status().role === 'leader');
     expect(leader).toBeDefined();
-    const port = leader?.host.metrics.port as number;
+    const port = leader?.metrics.port as number;
     expect(port).toBeGreaterThan(0);
 
     const before = await scrape(port);
@@ -138,7 +138,7 @@ describe('metrics on --metrics-listen', () => {
 
   it('a follower reports its role, and only /metrics is served', async () => {
     const follower = nodes.find((n) => n.host.status().role === 'follower');
-    const port = follower?.host.metrics.port as number;
+    const port = follower?.metrics.port as number;
     const s = (await scrape(port)).series;
     expect(s.get('raftseq_is_leader')).toBe(0);
     expect(s.get('raftseq_role{role="follower"}')).toBe(1);
@@ -164,7 +164,7 @@ describe('metrics on --metrics-listen', () => {
   });
 
   it('a metrics address in use refuses the start with a clear error', async () => {
-    const busy = nodes[0]?.host.metrics.port as number;
+    const busy = nodes[0]?.metrics.port as number;
     const [port] = await freePorts(1);
     await expect(
       startNode({

@@ -57,8 +57,10 @@ export async function startNode(id: string, opts: NodeOpts = {}): Promise<TestNo
   const logs: LogLine[] = [];
   const transport = new GrpcTransport({
     selfId: id,
-    onMessage: (m) => received.push(m),
-    onSnapshotFailure: (to) => snapshotFailures.push(to),
+    handler: {
+      onMessage: (m) => received.push(m),
+      onSnapshotFailure: (to) => snapshotFailures.push(to),
+    },
     log: (level, msg, fields) => logs.push({ level, msg, fields }),
     ...opts.transport,
   });

@@ -1,0 +1,39 @@
+// What a node reports as it runs: the hooks the Prometheus metrics (and the
+// status page's event list) hang on. The runtime calls them where things
+// happen; the default does nothing, so the simulator and tests need no
+// metrics registry. Each hook must be cheap and must not throw.
+
+import type { Message, NodeId } from '../raft/index.js';
+
+export interface NodeEvents {
+  /** A group-commit write finished: its duration (ms) and entry count. */
+  fsync(ms: number, entries: number): void;
+  /** A proposal of this node was applied `ms` after it was proposed. */
+  commit(ms: number): void;
+  /** A (new) leader became known to this node. */
+  leaderKnown(leader: NodeId): void;
+  /** This node took a snapshot at `index` and compacted its log. */
+  snapshotTaken(index: number, bytes: number, ms: number): void;
+  /** A snapshot from the leader was installed at `index`. */
+  snapshotInstalled(index: number): void;
+  /** Every message from a peer, before it is stepped. */
+  peerMessage(m: Message): void;
+  /** A Next was answered after `ms` (inside the node). */
+  nextAnswered(ms: number): void;
+  /** A Next that reached the allocator failed. */
+  nextFailed(err: unknown): void;
+  /** A Next refused before the allocator: `not_leader`, `invalid_argument`. */
+  nextRejected(outcome: string): void;
+}
+
+export const NO_EVENTS: NodeEvents = {
+  fsync: () => {},
+  commit: () => {},
+  leaderKnown: () => {},
+  snapshotTaken: () => {},
+  snapshotInstalled: () => {},
+  peerMessage: () => {},
+  nextAnswered: () => {},
+  nextFailed: () => {},
+  nextRejected: () => {},
+};

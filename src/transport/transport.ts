@@ -1,0 +1,44 @@
+// The transport seam between the node runtime and the network (as
+// hashicorp/raft's Transport): the runtime hands it messages and peer
+// addresses and receives what arrives through the handler it attaches.
+// GrpcTransport is the production implementation; the deterministic
+// simulator (test/sim/node) provides a simulated network.
+
+import type { Message, NodeId } from '../raft/types.js';
+
+export interface TransportHandler {
+  /** Every message addressed to this node, in per-sender order. Must not throw. */
+  onMessage(m: Message): void;
+  /** A snapshot to `to` was not delivered (report it to the core). Called asynchronously. */
+  onSnapshotFailure(to: NodeId): void;
+  /**
+   * A member we have no address for opened a link to us, announcing the
+   * address it can be reached at. A node that is joining knows nobody until
+   * the leader's snapshot arrives; this is how it can answer the leader.
+   */
+  onUnknownPeer(id: NodeId, address: string): void;
+}
+
+/** Per-peer link figures (for metrics and status). */
+export interface LinkStats {
+  /** The link to the peer is up. */
+  connected: boolean;
+  /** Messages discarded: link down, queue full, fault rule, snapshot busy. */
+  dropped: number;
+  /** Messages waiting to go out. */
+  queued: number;
+}
+
+export interface Transport {
+  /** Sets where incoming messages go; called once, before the first peer is set. */
+  attach(handler: TransportHandler): void;
+  /** Queues messages for their peers. Never blocks, never throws. */
+  send(messages: readonly Message[]): void;
+  /** id -> address this node dials. Adds, removes and re-addresses on the fly. */
+  setPeers(peers: ReadonlyMap<NodeId, string>): void;
+  /** The address announced to peers that do not know this node yet. */
+  setSelfAddress(address: string): void;
+  stats(): Record<NodeId, LinkStats>;
+  /** Closes every link. */
+  close(): Promise<void>;
+}
