@@ -155,6 +155,7 @@ export class ReadyDriver {
   halt(): void {
     this.stopTicking();
     this.stopped = true;
+    this.pipeline.stop();
   }
 
   status(): Status {

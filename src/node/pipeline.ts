@@ -31,6 +31,7 @@ export class PersistPipeline {
   private queue: Ready[] = [];
   private writing = false;
   private failed: Error | null = null;
+  private stopped = false;
   private flushed: (() => void)[] = [];
   readonly stats: PipelineStats = { writes: 0, readies: 0, entries: 0, lastWriteMs: 0 };
 
@@ -44,8 +45,19 @@ export class PersistPipeline {
     private readonly observeWrite: (ms: number, entries: number) => void = () => {},
   ) {}
 
+  /**
+   * Hands nothing more to the storage (the node stopped): what is queued is
+   * dropped, as a stopping process's unflushed state is. The write in flight,
+   * if any, still completes.
+   */
+  stop(): void {
+    this.stopped = true;
+    this.queue = [];
+    this.settleFlushes();
+  }
+
   submit(rd: Ready): void {
-    if (this.failed) return;
+    if (this.failed || this.stopped) return;
     this.queue.push(rd);
     this.kick();
   }
@@ -57,7 +69,7 @@ export class PersistPipeline {
   }
 
   private idle(): boolean {
-    return this.failed !== null || (!this.writing && this.queue.length === 0);
+    return this.failed !== null || this.stopped || (!this.writing && this.queue.length === 0);
   }
 
   private settleFlushes(): void {
@@ -68,7 +80,7 @@ export class PersistPipeline {
   }
 
   private kick(): void {
-    if (this.writing || this.queue.length === 0 || this.failed) return;
+    if (this.writing || this.queue.length === 0 || this.failed || this.stopped) return;
     const readies = this.queue;
     this.queue = [];
     this.writing = true;

@@ -111,11 +111,15 @@ export class MemoryStorage implements RaftStorage {
     }
   }
 
-  /** Waits for queued writes to land, then closes the handle. */
+  /**
+   * Refuses new writes at once (as LevelStorage does), waits for the queued
+   * ones to land, then releases the handle.
+   */
   async close(): Promise<void> {
     if (this.state !== 'open') return;
-    if (this.queue.length > 0) await this.enqueue(() => {});
+    const drained = this.queue.length > 0 ? this.enqueue(() => {}) : Promise.resolve();
     this.state = 'closed';
+    await drained;
   }
 
   // ---- crash semantics ----

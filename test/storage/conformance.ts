@@ -74,6 +74,18 @@ export function storageConformance(name: string, factory: () => Promise<StorageH
       ]);
     });
 
+    it('once close() has begun, a write is refused and lands nowhere', async () => {
+      await s.persist([batch({ entries: entries(1, 2, 1) })]);
+      const inFlight = s.persist([batch({ entries: entries(3, 3, 1) })]);
+      const closing = s.close();
+      const late = s.persist([batch({ entries: entries(4, 4, 1) })]);
+      await expect(late).rejects.toThrow();
+      await inFlight;
+      await closing;
+      s = await h.reopen();
+      expect(indexes((await s.load())!.entries)).toEqual([1, 2, 3]);
+    });
+
     it('round-trips the hard state, the latest one winning', async () => {
       await s.persist([batch({ hardState: hs(1, null, 0) })]);
       expect((await loadBoth())?.hardState).toEqual(hs(1, null, 0));
