@@ -96,6 +96,8 @@ export class RaftNode {
   private lastLeaderContact = 0;
 
   private votes = new Map<NodeId, boolean>();
+  /** Voters whose grant came from the bootstrap point (see voteOutcome). */
+  private votesAtBootstrap = new Set<NodeId>();
   /** Highest log index already scanned for committed membership changes. */
   private confScanned = 0;
 
@@ -500,6 +502,7 @@ export class RaftNode {
     this.role = 'pre-candidate';
     this.leader = null;
     this.votes = new Map();
+    this.votesAtBootstrap = new Set();
     this.resetLeaderState();
     this.resetRandomizedElectionTimeout();
   }
@@ -511,6 +514,7 @@ export class RaftNode {
     this.role = 'candidate';
     this.leader = null;
     this.votes = new Map();
+    this.votesAtBootstrap = new Set();
     this.resetLeaderState();
     this.electionElapsed = 0;
     this.resetRandomizedElectionTimeout();
@@ -560,6 +564,7 @@ export class RaftNode {
     else this.becomeCandidate();
     const term = kind === 'pre-vote' ? this.term + 1 : this.term;
     this.votes.set(this.id, true);
+    if (this.atBootstrap()) this.votesAtBootstrap.add(this.id);
     if (this.tallyVotes(kind)) return;
     for (const id of this.conf.voters) {
       if (id === this.id) continue;
@@ -579,7 +584,7 @@ export class RaftNode {
 
   /** Returns true once the election is decided. */
   private tallyVotes(kind: 'vote' | 'pre-vote'): boolean {
-    const outcome = voteOutcome(this.conf.voters, this.votes);
+    const outcome = voteOutcome(this.conf.voters, this.votes, this.votesAtBootstrap);
     if (outcome === 'won') {
       if (kind === 'pre-vote') this.campaignRound('vote', false);
       else this.becomeLeader();
@@ -612,15 +617,7 @@ export class RaftNode {
     // A node that holds no log at all (it lost its data or has not joined
     // yet) knows nothing of what was committed: it must never vote.
     const hasLog = this.log.lastIndex() > 0;
-    // A member still at the bootstrap point cannot tell whether it is new or
-    // lost its data directory (and with it entries it once acknowledged): it
-    // votes only while nobody has anything beyond the bootstrap, i.e. in the
-    // cluster's very first election. Once a leader has replicated to it, it
-    // votes normally.
-    const pastBootstrap =
-      this.log.lastIndex() > BOOTSTRAP_INDEX || m.lastLogIndex <= BOOTSTRAP_INDEX;
-    const granted =
-      canVote && logOk && leaseOk && hasLog && pastBootstrap && this.role !== 'leader';
+    const granted = canVote && logOk && leaseOk && hasLog && this.role !== 'leader';
     const resp: VoteResponse = {
       type: isPre ? 'pre-vote-resp' : 'vote-resp',
       from: this.id,
@@ -628,6 +625,10 @@ export class RaftNode {
       // A granted pre-vote answers in the requested term so the pre-candidate counts it.
       term: isPre && granted ? m.term : this.term,
       granted,
+      // A member still at the bootstrap point cannot tell whether it is new or
+      // lost its data directory (and with it entries it once acknowledged):
+      // its grant counts only where every voter grants (see voteOutcome).
+      ...(granted && this.atBootstrap() ? { atBootstrap: true } : {}),
     };
     if (granted && !isPre) {
       this.vote = m.from;
@@ -636,6 +637,11 @@ export class RaftNode {
     // A granted vote must be durable before anyone hears of it.
     const when = isPre || this.mutant === 'no-persist-before-vote' ? 'now' : 'after-persist';
     this.send(resp, when);
+  }
+
+  /** This member's log holds nothing beyond the bootstrap snapshot. */
+  private atBootstrap(): boolean {
+    return this.log.lastIndex() <= BOOTSTRAP_INDEX;
   }
 
   private inLeaderContact(): boolean {
@@ -686,6 +692,8 @@ export class RaftNode {
         // replier's term, which is ours here (higher ones were handled in step).
         if (kind === 'pre-vote' && m.granted && m.term !== this.term + 1) return;
         this.votes.set(m.from, m.granted);
+        if (m.granted && m.atBootstrap === true) this.votesAtBootstrap.add(m.from);
+        else this.votesAtBootstrap.delete(m.from);
         this.tallyVotes(kind);
         return;
       }

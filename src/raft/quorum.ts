@@ -27,20 +27,32 @@ export function quorumValue(
 
 export type VoteOutcome = 'won' | 'lost' | 'pending';
 
-/** Tally an election: won once a majority granted, lost once a majority refused. */
+/**
+ * Tally an election. A grant from a voter still at the bootstrap point (in
+ * `atBootstrap`) is not trusted alone: such a voter cannot tell a new data
+ * directory from a lost one, so it may have acknowledged entries it no
+ * longer holds. The election is won once a majority of voters granted
+ * without being at the bootstrap point, or once every voter granted (then
+ * every member that holds a committed entry granted, and it grants only a
+ * candidate whose log is at least as up to date). Lost once a majority refused.
+ */
 export function voteOutcome(
   voters: readonly NodeId[],
   votes: ReadonlyMap<NodeId, boolean>,
+  atBootstrap: ReadonlySet<NodeId> = new Set(),
 ): VoteOutcome {
   let granted = 0;
+  let trusted = 0;
   let refused = 0;
   for (const id of voters) {
     const v = votes.get(id);
-    if (v === true) granted++;
-    else if (v === false) refused++;
+    if (v === true) {
+      granted++;
+      if (!atBootstrap.has(id)) trusted++;
+    } else if (v === false) refused++;
   }
   const q = majority(voters.length);
-  if (granted >= q) return 'won';
+  if (trusted >= q || (voters.length > 0 && granted === voters.length)) return 'won';
   if (refused >= q) return 'lost';
   return 'pending';
 }

@@ -81,6 +81,11 @@ export interface VoteRequest extends MessageBase {
 export interface VoteResponse extends MessageBase {
   type: 'vote-resp' | 'pre-vote-resp';
   granted: boolean;
+  /**
+   * The voter holds nothing beyond the bootstrap snapshot: it cannot tell
+   * whether it is new or lost its data directory (see voteOutcome).
+   */
+  atBootstrap?: boolean;
 }
 
 /** AppendEntries (§5.3). */

@@ -123,7 +123,14 @@ export function encodeMessage(m: Message): RaftMessagePb {
       };
     case 'vote-resp':
     case 'pre-vote-resp':
-      return { type, from: m.from, to: m.to, term: m.term, granted: m.granted };
+      return {
+        type,
+        from: m.from,
+        to: m.to,
+        term: m.term,
+        granted: m.granted,
+        atBootstrap: m.atBootstrap === true,
+      };
     case 'append': {
       const entries: EntryPb[] = new Array<EntryPb>(m.entries.length);
       for (let i = 0; i < entries.length; i++) entries[i] = encodeEntry(m.entries[i]!);
@@ -182,7 +189,9 @@ export function decodeMessage(pb: RaftMessagePb): Message {
       };
     case 'vote-resp':
     case 'pre-vote-resp':
-      return { type, from, to, term, granted: pb.granted === true };
+      return pb.atBootstrap === true
+        ? { type, from, to, term, granted: pb.granted === true, atBootstrap: true }
+        : { type, from, to, term, granted: pb.granted === true };
     case 'append': {
       const list = pb.entries ?? [];
       const entries: Entry[] = new Array<Entry>(list.length);

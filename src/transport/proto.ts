@@ -274,6 +274,7 @@ export interface RaftMessagePb {
   hintTerm?: U64;
   granted?: boolean;
   transfer?: boolean;
+  atBootstrap?: boolean;
 }
 
 export interface RaftBatchPb {

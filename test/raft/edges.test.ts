@@ -9,6 +9,7 @@ import {
   type Message,
   type Mutant,
   type NodeId,
+  type VoteResponse,
 } from '../../src/raft/index.js';
 import { Cluster, enc, stateWithLog } from './harness.js';
 
@@ -86,7 +87,7 @@ describe('core edge cases', () => {
   it('a stale granted pre-vote reply does not count', () => {
     const n = new RaftNode(
       { id: 'n1', electionTick: E, heartbeatTick: 1, rng: { int: (k) => k - 1 } },
-      stateWithLog(V3, [], { term: 3 }),
+      stateWithLog(V3, [1], { term: 3 }),
     );
     for (let i = 0; i < E; i++) n.tick();
     n.campaign();
@@ -285,8 +286,8 @@ describe('core edge cases', () => {
     // Reference: thesis §4.1
   });
 
-  it('a member still at the bootstrap point votes only in the first election', () => {
-    const vote = (lastLogIndex: number): boolean | undefined => {
+  it('a member still at the bootstrap point says so in its grant', () => {
+    const vote = (lastLogIndex: number): VoteResponse | undefined => {
       const n = new RaftNode(
         { id: 'n1', electionTick: E, heartbeatTick: 1, rng: { int: (k) => k - 1 } },
         bootstrapState(V3, none),
@@ -301,12 +302,43 @@ describe('core edge cases', () => {
         lastLogTerm: 4,
         transfer: false,
       });
-      return ofType(drain(n), 'vote-resp')[0]?.granted;
+      return ofType(drain(n), 'vote-resp')[0];
     };
-    // It cannot tell a new member from one that lost its data directory.
-    expect(vote(1)).toBe(true);
-    expect(vote(7)).toBe(false);
+    // It cannot tell a new member from one that lost its data directory, so
+    // its grant counts only where every voter grants (see voteOutcome).
+    expect(vote(1)).toMatchObject({ granted: true, atBootstrap: true });
+    expect(vote(7)).toMatchObject({ granted: true, atBootstrap: true });
     // Reference: thesis §4.2.1 / §11.7 (a server that lost its storage must not vote)
+  });
+
+  it('a candidate wins on grants from the bootstrap point only when every voter grants', () => {
+    const candidate = (): RaftNode => {
+      const n = new RaftNode(
+        { id: 'n1', electionTick: E, heartbeatTick: 1, preVote: false, rng: { int: (k) => k - 1 } },
+        stateWithLog(V3, [2, 3], { term: 3 }),
+      );
+      for (let i = 0; i < E; i++) n.tick();
+      n.campaign();
+      drain(n);
+      return n;
+    };
+    const grant = (from: string, atBootstrap: boolean): VoteResponse => ({
+      type: 'vote-resp',
+      from,
+      to: 'n1',
+      term: 4,
+      granted: true,
+      ...(atBootstrap ? { atBootstrap: true } : {}),
+    });
+    const a = candidate();
+    a.step(grant('n2', true));
+    expect(a.status().role).toBe('candidate'); // itself + a grant from the bootstrap point
+    a.step(grant('n3', true));
+    expect(a.status().role).toBe('leader'); // every voter
+    const b = candidate();
+    b.step(grant('n2', false));
+    expect(b.status().role).toBe('leader'); // a majority past the bootstrap point
+    // Reference: thesis §11.7
   });
 
   it('the configuration rejects impossible timer settings', () => {
@@ -408,6 +440,48 @@ describe('mutants are caught by the rule they break', () => {
     expect(leaseAfter()).toBeNull();
     expect(leaseAfter('lease-after-step-down')).not.toBeNull();
     // Reference: thesis §6.4.1
+  });
+});
+
+describe('a member that lost its data directory, and one partitioned since bootstrap', () => {
+  it('cannot elect a leader without the members that hold the log', async () => {
+    const { Cluster, enc } = await import('./harness.js');
+    const c = new Cluster(['n1', 'n2', 'n3']);
+    c.elect('n1');
+    // From here on n3 hears nothing: it voted in the first election but
+    // holds only the bootstrap snapshot. n1 commits with n2.
+    c.isolate('n3');
+    for (let i = 0; i < 5; i++) c.raft('n1').propose(enc(`v${i}`));
+    c.stabilize();
+    expect(c.raft('n1').status().commit).toBeGreaterThan(2);
+    expect(c.raft('n3').status().lastIndex).toBeLessThanOrEqual(2);
+    c.setState('n3', {
+      ...bootstrapState(['n1', 'n2', 'n3'], new Uint8Array([0])),
+      hardState: { term: 2, vote: 'n1', commit: 1 },
+    });
+    // n2's data directory is emptied: it restarts with its bootstrap flags.
+    c.setState('n2', bootstrapState(['n1', 'n2', 'n3'], new Uint8Array([0])));
+    // n1 is unreachable now; n2 and n3 hear each other.
+    c.heal();
+    c.isolate('n1');
+    c.passStartWindow();
+    for (let round = 0; round < 20; round++) {
+      c.tickAll(10);
+      c.stabilize();
+    }
+    // Both are at the bootstrap point and cannot tell this from a new
+    // cluster; a leader elected by the two of them would not hold what n1
+    // committed with n2's (now lost) acknowledgement.
+    expect(c.raft('n2').status().role).not.toBe('leader');
+    expect(c.raft('n3').status().role).not.toBe('leader');
+    // Once n1 is back, it leads again and nothing committed is lost.
+    c.heal();
+    for (let round = 0; round < 20 && c.leader() === null; round++) {
+      c.tickAll(10);
+      c.stabilize();
+    }
+    expect(c.leader()).toBe('n1');
+    // Reference: thesis §11.7; a candidate at the bootstrap point needs every voter
   });
 });
 

@@ -116,6 +116,17 @@ export class Cluster {
   private readonly cfg: Omit<RaftConfig, 'id' | 'rng'>;
   private readonly seed: number;
 
+  /**
+   * Makes every node a member of a cluster that has already run: each holds
+   * one entry past the bootstrap snapshot (2@1). Elections then need a
+   * majority; at the bootstrap point the first election needs every voter.
+   */
+  pastBootstrap(): this {
+    const ids = [...this.nodes.keys()];
+    for (const id of ids) this.setState(id, stateWithLog(ids, [1]));
+    return this;
+  }
+
   /** This cluster's node configuration (without id and rng). */
   config(): Omit<RaftConfig, 'id' | 'rng'> {
     return this.cfg;

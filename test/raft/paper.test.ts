@@ -8,7 +8,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   RaftNode,
-  bootstrapState,
   emptyState,
   type AppendRequest,
   type InitialState,
@@ -244,8 +243,8 @@ describe('§5.2 leader election', () => {
   });
 
   it('a candidate wins with votes from a majority and loses without one', () => {
-    // 3 of 5 (itself, n2, n3) is a majority.
-    const c = new Cluster(V5, { preVote: false });
+    // 3 of 5 (itself, n2, n3) is a majority (past the first election).
+    const c = new Cluster(V5, { preVote: false }).pastBootstrap();
     c.passStartWindow();
     cut(c, 'n1', 'n4');
     cut(c, 'n1', 'n5');
@@ -254,7 +253,7 @@ describe('§5.2 leader election', () => {
     expect(c.raft('n1').status()).toMatchObject({ role: 'leader', term: 2 });
 
     // 2 of 5 is not: the election stays open.
-    const d = new Cluster(V5, { preVote: false });
+    const d = new Cluster(V5, { preVote: false }).pastBootstrap();
     d.passStartWindow();
     for (const p of ['n3', 'n4', 'n5']) cut(d, 'n1', p);
     d.raft('n1').campaign();
@@ -264,7 +263,7 @@ describe('§5.2 leader election', () => {
   });
 
   it('a candidate refused by a majority returns to follower', () => {
-    const n = pastWindow(lone('n1', stateWithLog(V3, [], { term: 1 }), { preVote: false }));
+    const n = pastWindow(lone('n1', stateWithLog(V3, [1], { term: 1 }), { preVote: false }));
     n.campaign();
     drain(n);
     const refuse = (from: NodeId): VoteResponse => ({
@@ -328,7 +327,7 @@ describe('§5.2 leader election', () => {
       const n = c.node(id);
       n.raft = new RaftNode(
         { id, electionTick: E, heartbeatTick: 1, preVote: false, rng: rng(seed * 10 + i) },
-        bootstrapState(V5, new Uint8Array([0])),
+        stateWithLog(V5, [1]),
       );
     });
     for (let t = 0; t < 40 * E; t++) {
@@ -601,7 +600,7 @@ describe('§5.4 safety', () => {
 
 describe('§5.5 persistence before answering', () => {
   it('a vote is sent only after the vote is persisted', () => {
-    const c = new Cluster(V3, { preVote: false });
+    const c = new Cluster(V3, { preVote: false }).pastBootstrap();
     c.passStartWindow();
     cut(c, 'n1', 'n3');
     c.node('n2').holdPersist = true;
@@ -1139,7 +1138,7 @@ describe('thesis §6.4.1 leader lease', () => {
 
   it('the lease ends no later than the earliest moment a follower could vote for another candidate', () => {
     for (let seed = 1; seed <= 10; seed++) {
-      const c = new Cluster(V3, {}, seed);
+      const c = new Cluster(V3, {}, seed).pastBootstrap();
       c.elect('n1');
       run(c, 1 + (seed % 4));
       // n1 sends one more heartbeat round, which is acknowledged; then silence.

@@ -100,6 +100,36 @@ describe('quorum', () => {
     );
   });
 
+  it('voteOutcome trusts grants from the bootstrap point only when every voter grants', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom('granted', 'at-bootstrap', 'refused', 'silent'), {
+          minLength: 1,
+          maxLength: 9,
+        }),
+        (votes) => {
+          const voters = ids(votes.length);
+          const m = new Map<string, boolean>();
+          const atBootstrap = new Set<string>();
+          voters.forEach((id, i) => {
+            const v = votes[i];
+            if (v === 'granted' || v === 'at-bootstrap') m.set(id, true);
+            if (v === 'at-bootstrap') atBootstrap.add(id);
+            if (v === 'refused') m.set(id, false);
+          });
+          // Naively: a majority of plain grants, or every voter granting.
+          const n = votes.length;
+          const plain = votes.filter((v) => v === 'granted').length;
+          const all = votes.every((v) => v === 'granted' || v === 'at-bootstrap');
+          const refused = votes.filter((v) => v === 'refused').length;
+          const want = plain > n / 2 || all ? 'won' : refused > n / 2 ? 'lost' : 'pending';
+          expect(voteOutcome(voters, m, atBootstrap)).toBe(want);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   it('with no voters there is no majority', () => {
     expect(quorumValue([], () => 5, -1)).toBe(-1);
   });
