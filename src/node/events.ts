@@ -3,7 +3,8 @@
 // happen; the default does nothing, so the simulator and tests need no
 // metrics registry. Each hook must be cheap and must not throw.
 
-import type { Message, NodeId } from '../raft/index.js';
+import type { Entry, Message, NodeId } from '../raft/index.js';
+import type { ApplyResult } from '../state/machine.js';
 
 export interface NodeEvents {
   /** A group-commit write finished: its duration (ms) and entry count. */
@@ -24,6 +25,8 @@ export interface NodeEvents {
   nextFailed(err: unknown): void;
   /** A Next refused before the allocator: `not_leader`, `invalid_argument`. */
   nextRejected(outcome: string): void;
+  /** A committed entry was applied to the state machine here. */
+  applied(entry: Entry, result: ApplyResult): void;
 }
 
 export const NO_EVENTS: NodeEvents = {
@@ -36,4 +39,5 @@ export const NO_EVENTS: NodeEvents = {
   nextAnswered: () => {},
   nextFailed: () => {},
   nextRejected: () => {},
+  applied: () => {},
 };

@@ -195,6 +195,7 @@ export class NodeHost implements ApiNode {
       nextAnswered: (ms) => e().nextAnswered(ms),
       nextFailed: (err) => e().nextFailed(err),
       nextRejected: (outcome) => e().nextRejected(outcome),
+      applied: (entry, result) => e().applied(entry, result),
     };
   }
 
@@ -250,12 +251,16 @@ export class NodeHost implements ApiNode {
       // The core appended its no-op as the last act of becoming leader, and
       // nothing else can have been proposed since: it is the last index.
       this.allocator.becomeLeader(now.term, now.lastIndex);
-      this.log.info({ noopIndex: now.lastIndex }, 'became leader');
+      // A node that is stopping can still win an election before it halts;
+      // it must not serve (its hand-over is over) until it is gone.
+      if (this.stopping) this.allocator.seal();
+      this.log.info({ noopIndex: now.lastIndex, sealed: this.stopping }, 'became leader');
     }
     this.onLeaderChange({ role: now.role, term: now.term, leader: now.leader });
   }
 
   private applied(e: Entry, result: ApplyResult): void {
+    this.events.applied(e, result);
     if (result.kind === 'command' && result.command.type === 'member') {
       if (result.command.id === this.id) this.membership.checkIncarnation();
     }
@@ -413,6 +418,7 @@ export class NodeHost implements ApiNode {
   async shutdown(timeoutMs = 4000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.leadership.roleChanged(); // a hand-over waiting to resume gives up
     const deadline = this.clock.now() + timeoutMs;
     if (!this.fatalError && this.driver.status().role === 'leader') {
       try {

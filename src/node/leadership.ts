@@ -2,10 +2,22 @@
 // clock at the moment of answering) and the graceful hand-over (stop serving,
 // commit the exact next value of every sequence, hand leadership to the most
 // up-to-date voter; resume through the log if that fails).
+//
+// A hand-over spans many awaits, and transfers, leaves and stops can be
+// asked for at once (two operators, a CLI retrying as its first attempt
+// times out, SIGTERM during a transfer). So:
+//  - one hand-over at a time: a second one waits for the first to end, then
+//    starts (usually to find that this node no longer leads);
+//  - a seal has a generation, and a `resume` unseals only the seal it was
+//    proposed for, never a newer one;
+//  - a leader never stays sealed: a failed transfer is resumed through the
+//    log, waiting as long as it leads (a resume that cannot commit means the
+//    quorum is gone, and CheckQuorum ends the leadership), and with nobody to
+//    hand over to, only a stopping node seals.
 
 import type { NodeId, Status } from '../raft/index.js';
 import type { Allocator } from '../state/allocator.js';
-import type { Command } from '../state/commands.js';
+import type { Command, HandoverItem } from '../state/commands.js';
 import type { TickClock } from './clock.js';
 import type { ReadyDriver } from './driver.js';
 import type { Logger } from './logger.js';
@@ -17,8 +29,6 @@ import { withTimeout, type Clock } from './runtime.js';
  * contract's 5 s, and the next leader then starts above the reserved blocks.
  */
 export const HANDOVER_COMMIT_MS = 1500;
-/** How long a leader whose transfer failed waits for its `resume` to commit. */
-export const RESUME_COMMIT_MS = 2000;
 
 export interface LeadershipOptions {
   id: NodeId;
@@ -40,7 +50,7 @@ export class Leadership {
 
   constructor(protected readonly o: LeadershipOptions) {}
 
-  /** Call on every change of role, term or known leader. */
+  /** Call on every change of role, term or known leader, and when the node starts stopping. */
   roleChanged(): void {
     const s = this.changed;
     this.changed = signal();
@@ -68,32 +78,46 @@ export class Leadership {
 
   // ---------------------------------------------------------------- hand-over
 
+  /** The hand-over in progress (resolved when none is). */
+  private current: Promise<unknown> = Promise.resolve();
+
   /**
    * Graceful hand-over: stop serving, commit the exact next value of every
    * sequence, then hand leadership to `to` (default: the most up-to-date
    * voter). Resolves with the new leader's id, or null if nobody took over
-   * in time.
+   * by the deadline (then this node serves again, unless it is stopping).
+   * One at a time: a call made during another waits for it first.
    */
-  async handOver(to: NodeId | null, timeoutMs: number): Promise<NodeId | null> {
+  handOver(to: NodeId | null, timeoutMs: number): Promise<NodeId | null> {
+    const deadline = this.o.clock.now() + timeoutMs;
+    const run = this.current.then(() => this.handOverNow(to, deadline));
+    this.current = run.catch(() => {}); // the caller sees the failure; the next one still runs
+    return run;
+  }
+
+  protected async handOverNow(to: NodeId | null, deadline: number): Promise<NodeId | null> {
     const clock = this.o.clock;
-    const deadline = clock.now() + timeoutMs;
     const st = this.o.status();
     if (st.role !== 'leader') return st.leader;
     const target = to ?? this.bestTransferTarget();
-    // With nobody to hand over to, still record the exact next values, so
-    // that our own next term (after a restart) continues without a gap.
-    await this.sealAndRecord(Math.min(deadline, clock.now() + HANDOVER_COMMIT_MS));
-    if (target === null) return null;
-    if (!this.o.driver.transferLeadership(target)) return null;
-    this.o.log.info({ to: target }, 'transferring leadership');
-    const next = await this.newLeaderBy(deadline);
-    if (next !== null) return next;
-    if (!this.o.stopping()) await this.resumeAfterFailedTransfer();
-    return null;
+    if (target === null && !this.o.stopping()) return null;
+    // With nobody to hand over to, a stopping leader still records the exact
+    // next values, so that its own next term (after a restart) continues
+    // without a gap.
+    const seal = this.o.allocator.seal();
+    if (seal !== null) {
+      await this.record(seal.items, Math.min(deadline, clock.now() + HANDOVER_COMMIT_MS));
+    }
+    const next =
+      target !== null && this.o.driver.transferLeadership(target)
+        ? await this.transferTo(target, deadline)
+        : null;
+    if (next === null && seal !== null && !this.o.stopping()) await this.resume(seal.generation);
+    return next;
   }
 
-  /** Waits until another node is known to lead, or the deadline passes. */
-  private async newLeaderBy(deadline: number): Promise<NodeId | null> {
+  private async transferTo(target: NodeId, deadline: number): Promise<NodeId | null> {
+    this.o.log.info({ to: target }, 'transferring leadership');
     for (;;) {
       const st = this.o.status();
       if (st.role !== 'leader' && st.leader !== null && st.leader !== this.o.id) return st.leader;
@@ -104,28 +128,36 @@ export class Leadership {
   }
 
   /**
-   * The transfer did not complete and we are still leader: cancel the
-   * handover through the log before serving again (a later leader must not
-   * inherit next values we then move past).
+   * The transfer did not complete: cancel the handover through the log
+   * before serving again (a later leader must not inherit next values we then
+   * move past). Waits until the resume applies, this node stops leading, or
+   * it is stopping; then unseals only if no newer seal is in force.
    */
-  private async resumeAfterFailedTransfer(): Promise<void> {
+  private async resume(generation: number): Promise<void> {
     if (this.o.status().role !== 'leader') return;
+    const resumed = this.o.proposeCommand({ type: 'resume' });
+    const stopping = this.stoppingSignal();
+    // Whichever loses the race settles later, unobserved.
+    resumed.catch(() => {});
+    stopping.catch(() => {});
     try {
-      await withTimeout(
-        this.o.clock,
-        this.o.proposeCommand({ type: 'resume' }),
-        RESUME_COMMIT_MS,
-        'resume',
-      );
-      this.o.allocator.unseal();
-      this.o.log.info('leadership transfer failed; resumed serving');
+      await Promise.race([resumed, stopping]);
     } catch (err) {
-      this.o.log.warn({ err: (err as Error).message }, 'could not resume after failed transfer');
+      this.o.log.warn({ err: (err as Error).message }, 'could not resume after a failed transfer');
+      return;
+    }
+    if (this.o.allocator.unseal(generation)) {
+      this.o.log.info('leadership transfer failed; resumed serving');
     }
   }
 
-  private async sealAndRecord(deadline: number): Promise<void> {
-    const items = this.o.allocator.seal();
+  /** Rejects once the node is stopping (checked at every change of role or leader). */
+  private async stoppingSignal(): Promise<never> {
+    while (!this.o.stopping()) await this.changed.promise;
+    throw new Error('node stopping');
+  }
+
+  private async record(items: HandoverItem[], deadline: number): Promise<void> {
     try {
       await withTimeout(
         this.o.clock,

@@ -364,6 +364,8 @@ export class NodeMetrics implements NodeEvents {
     this.snapshotsInstalled.inc();
   }
 
+  applied(): void {}
+
   /**
    * Every message from a peer. A heartbeat answer echoes the tick its
    * heartbeat was sent at; heartbeats leave right after their tick, so the

@@ -199,11 +199,18 @@ class SeqHistory {
   failed = 0;
 }
 
+/** What seal() returns: the exact next values to record, and which seal this is. */
+export interface Seal {
+  items: HandoverItem[];
+  generation: number;
+}
+
 interface Leadership {
   term: number;
   noopIndex: number;
   ready: boolean;
-  sealed: boolean;
+  /** The generation of the seal in force, or 0 while serving. */
+  sealed: number;
   /** sm.epoch once ready. */
   epoch: number;
   seqs: Map<string, TermSeq>;
@@ -226,6 +233,8 @@ export class Allocator {
   private readonly rateWindowMs: number;
 
   private leader: Leadership | null = null;
+  /** Increases with every seal(), across terms, so a stale unseal() can never match. */
+  private sealGeneration = 0;
   private readonly history = new Map<string, SeqHistory>();
   private batch: Batch | null = null;
   /** Cursors at the end of this node's last leadership, settled into waste at the next epoch. */
@@ -260,7 +269,7 @@ export class Allocator {
 
   /** Leader, no-op applied, not sealed. (The lease is checked per answer.) */
   get serving(): boolean {
-    return this.leader !== null && this.leader.ready && !this.leader.sealed;
+    return this.leader !== null && this.leader.ready && this.leader.sealed === 0;
   }
 
   // -------------------------------------------------------------------------
@@ -281,7 +290,7 @@ export class Allocator {
       term,
       noopIndex,
       ready: false,
-      sealed: false,
+      sealed: 0,
       epoch: -1,
       seqs: new Map(),
       readyPromise,
@@ -336,15 +345,19 @@ export class Allocator {
    * Graceful hand-over: stop serving now and return the exact next value of
    * every sequence this term served from (plus the ones it inherited from a
    * handover, redundantly: the state machine carries those forward), for a
-   * `handover` command. Returns [] if the term's no-op is not applied yet:
-   * nothing was served, and the state machine carries the inherited values.
-   * Idempotent. The runtime proposes the handover only after calling this.
+   * `handover` command, with the seal's generation. Returns no items if the
+   * term's no-op is not applied yet: nothing was served, and the state
+   * machine carries the inherited values. Returns null when this node does
+   * not lead (any more): what it served is gone with its leadership, so no
+   * handover may be recorded, and the next leader starts above the reserved
+   * blocks. The runtime proposes the handover only after calling this.
    */
-  seal(): HandoverItem[] {
+  seal(): Seal | null {
     const l = this.leader;
-    if (l === null) return [];
-    l.sealed = true;
-    if (!l.ready) return [];
+    if (l === null) return null;
+    const generation = ++this.sealGeneration;
+    l.sealed = generation;
+    if (!l.ready) return { items: [], generation };
     const items = new Map<string, bigint>();
     const inherited = this.sm.inheritedHandover();
     if (inherited !== null) {
@@ -354,12 +367,19 @@ export class Allocator {
       const start = this.sm.startFor(seq);
       items.set(seq, t.cursor > start ? t.cursor : start);
     }
-    return [...items].map(([sequence, next]) => ({ sequence, next }));
+    return { items: [...items].map(([sequence, next]) => ({ sequence, next })), generation };
   }
 
-  /** After a `resume` committed (transfer aborted): serve again. */
-  unseal(): void {
-    if (this.leader !== null) this.leader.sealed = false;
+  /**
+   * After a `resume` committed (transfer aborted): serve again, unless a
+   * newer seal (another hand-over begun since `generation`) is in force.
+   * Returns whether serving resumed.
+   */
+  unseal(generation: number): boolean {
+    const l = this.leader;
+    if (l === null || l.sealed !== generation) return false;
+    l.sealed = 0;
+    return true;
   }
 
   /**
@@ -439,7 +459,7 @@ export class Allocator {
   /** Throws unless `l` may serve right now (apart from the lease). */
   private assertServing(l: Leadership): void {
     if (this.leader !== l) throw new NotLeaderError('term-changed');
-    if (l.sealed) throw new NotLeaderError('sealed');
+    if (l.sealed !== 0) throw new NotLeaderError('sealed');
     if (this.sm.lastNoopTerm !== l.term || this.sm.epoch !== l.epoch) {
       this.stepDown();
       throw new NotLeaderError('superseded');
@@ -568,7 +588,7 @@ export class Allocator {
     this.batch = batch;
     queueMicrotask(() => {
       this.batch = null;
-      if (this.leader !== l || l.sealed) {
+      if (this.leader !== l || l.sealed !== 0) {
         batch.reject(new NotLeaderError(this.leader !== l ? 'stepped-down' : 'sealed'));
         return;
       }
@@ -659,7 +679,12 @@ export class Allocator {
     const l = this.leader;
     const sequences = new Map<string, SequenceStats>();
     for (const [seq, h] of this.history) sequences.set(seq, this.statsOf(seq, h));
-    return { serving: this.serving, term: l?.term ?? null, sealed: l?.sealed ?? false, sequences };
+    return {
+      serving: this.serving,
+      term: l?.term ?? null,
+      sealed: (l?.sealed ?? 0) !== 0,
+      sequences,
+    };
   }
 
   private statsOf(seq: string, h: SeqHistory): SequenceStats {

@@ -266,7 +266,7 @@ describe('Allocator', () => {
     const p = n.alloc.next('a', 3);
     await n.commitAll();
     await p;
-    const items = n.alloc.seal();
+    const { items } = n.alloc.seal()!;
     expect(items).toEqual([{ sequence: 'a', next: 4n }]);
     await expect(n.alloc.next('a', 1)).rejects.toMatchObject({ reason: 'sealed' });
     n.command({ type: 'handover', items });
@@ -286,17 +286,46 @@ describe('Allocator', () => {
     const p = n.alloc.next('a', 3);
     await n.commitAll();
     await p;
-    n.command({ type: 'handover', items: n.alloc.seal() });
-    n.alloc.unseal();
+    const seal = n.alloc.seal()!;
+    n.command({ type: 'handover', items: seal.items });
+    expect(n.alloc.unseal(seal.generation)).toBe(true);
     await expect(n.alloc.next('a', 1)).rejects.toMatchObject({ reason: 'handover-pending' });
     n.command({ type: 'resume' });
+    await expect(n.alloc.next('a', 1)).resolves.toEqual({ first: 4n, count: 1 });
+  });
+
+  it('a resume unseals only the seal it was proposed for, never a newer one', async () => {
+    const n = node();
+    n.elect();
+    const p = n.alloc.next('a', 3);
+    await n.commitAll();
+    await p;
+    // Two hand-overs overlap: the first one's transfer failed and its resume
+    // commits after the second one sealed again.
+    const first = n.alloc.seal()!;
+    n.command({ type: 'handover', items: first.items });
+    n.command({ type: 'resume' });
+    const second = n.alloc.seal()!;
+    expect(n.alloc.unseal(first.generation)).toBe(false);
+    await expect(n.alloc.next('a', 1)).rejects.toMatchObject({ reason: 'sealed' });
+    expect(n.alloc.unseal(second.generation)).toBe(true);
     await expect(n.alloc.next('a', 1)).resolves.toEqual({ first: 4n, count: 1 });
   });
 
   it('seal before the no-op is applied hands over nothing (and the state machine carries the rest)', () => {
     const n = node();
     n.elect(1, false);
-    expect(n.alloc.seal()).toEqual([]);
+    expect(n.alloc.seal()?.items).toEqual([]);
+  });
+
+  it('a node that does not lead seals nothing: no handover may be recorded', async () => {
+    const n = node();
+    n.elect();
+    const p = n.alloc.next('a', 3);
+    await n.commitAll();
+    await p;
+    n.alloc.stepDown(); // e.g. a stopping node, while its core still leads
+    expect(n.alloc.seal()).toBeNull();
   });
 
   it('counts crash waste when the next epoch starts above where this leader stopped', async () => {

@@ -6,7 +6,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Allocator } from '../../src/state/allocator.js';
+import { Allocator, type Seal } from '../../src/state/allocator.js';
 import type { HandoverItem } from '../../src/state/commands.js';
 import { SequenceStateMachine } from '../../src/state/machine.js';
 import { Cluster, checkHistory } from './sim.js';
@@ -268,8 +268,14 @@ function mutantFactory(M: typeof SequenceStateMachine): SmFactory {
 
 /** The allocator hands over one value too low: the next leader repeats it. */
 class LowHandoverAllocator extends Allocator {
-  override seal(): HandoverItem[] {
-    return super.seal().map((i) => ({ ...i, next: i.next > 1n ? i.next - 1n : i.next }));
+  override seal(): Seal | null {
+    const s = super.seal();
+    if (s === null) return null;
+    const items: HandoverItem[] = s.items.map((i) => ({
+      ...i,
+      next: i.next > 1n ? i.next - 1n : i.next,
+    }));
+    return { ...s, items };
   }
 }
 

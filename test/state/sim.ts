@@ -174,7 +174,7 @@ export class Cluster {
   elect(nodeId: number, mode: 'crash' | 'stale' | 'graceful', keep = 0): void {
     const old = this.leader;
     if (mode === 'graceful' && old !== null && !old.stale) {
-      const items = old.alloc.seal();
+      const { items } = old.alloc.seal()!;
       this.propose(old, { type: 'handover', items }).catch(() => {});
       this.commit();
       this.apply(old);
@@ -204,14 +204,14 @@ export class Cluster {
   abortTransfer(): void {
     const l = this.leader;
     if (l === null || l.stale) return;
-    const items = l.alloc.seal();
+    const { items, generation } = l.alloc.seal()!;
     this.propose(l, { type: 'handover', items }).catch(() => {});
     this.commit();
     this.apply(l);
     this.propose(l, { type: 'resume' }).catch(() => {});
     this.commit();
     this.apply(l);
-    l.alloc.unseal();
+    l.alloc.unseal(generation);
   }
 
   advance(sequence: string, to: bigint): void {
