@@ -1,24 +1,29 @@
 // The simulator's command line:
-//   npm run sim -- --seeds N [--from S] [--nodes 3|5] [--mutant NAME] [--steps K] [--verbose]
-//   npm run sim -- --list-mutants
+//   npm run sim -- [--world core|node] --seeds N [--from S] [--nodes 3|5] [--mutant NAME]
+//                  [--steps K] [--jobs J] [--verbose]
+//   npm run sim -- [--world core|node] --list-mutants
+// The core world (default) runs the Raft core with a toy application; the
+// node world runs whole nodes (runtime, allocator, state machine, API).
 // Prints every violation with its seed, invariant and trace; the last line is
 // exactly "N seeds, V violations"; exits 1 if V > 0. With --mutant, stops at
 // the first violation (the mutant is caught); its default seed budget is the
 // test suite's (MUTANT_SEED_BUDGET). Seeds per second go to stderr.
 
 import { MUTANTS } from '../../src/raft/index.js';
-import type { Mutant } from '../../src/raft/index.js';
 import { DEFAULT_STEPS, MUTANT_SEED_BUDGET } from './cluster.js';
+import { NODE_MUTANTS } from './node/mutants.js';
+import { DEFAULT_CHAOS_S, NODE_MUTANT_SEED_BUDGET } from './node/world.js';
 import { defaultJobs, runSeeds } from './pool.js';
 import { formatViolation } from './report.js';
 
 interface Args {
+  world: 'core' | 'node';
   /** Default: 100, or MUTANT_SEED_BUDGET with --mutant (a run stops at its first catch). */
   seeds: number | undefined;
   from: number;
   nodes: 3 | 5;
-  mutant: Mutant | undefined;
-  steps: number;
+  mutant: string | undefined;
+  steps: number | undefined;
   verbose: boolean;
   listMutants: boolean;
   jobs: number;
@@ -26,18 +31,19 @@ interface Args {
 
 function usage(msg: string): never {
   process.stderr.write(
-    `error: ${msg}\nusage: npm run sim -- --seeds N [--from S] [--nodes 3|5] [--mutant NAME] [--steps K] [--jobs J] [--verbose]\n       npm run sim -- --list-mutants\n`,
+    `error: ${msg}\nusage: npm run sim -- [--world core|node] --seeds N [--from S] [--nodes 3|5] [--mutant NAME] [--steps K] [--jobs J] [--verbose]\n       npm run sim -- [--world core|node] --list-mutants\n`,
   );
   process.exit(2);
 }
 
 function parse(argv: string[]): Args {
   const a: Args = {
+    world: 'core',
     seeds: undefined,
     from: 1,
     nodes: 3,
     mutant: undefined,
-    steps: DEFAULT_STEPS,
+    steps: undefined,
     verbose: false,
     listMutants: false,
     jobs: defaultJobs(),
@@ -67,12 +73,15 @@ function parse(argv: string[]): Args {
         a.nodes = n;
         break;
       }
-      case '--mutant': {
-        const m = value();
-        if (!MUTANTS.includes(m as Mutant)) usage(`unknown mutant ${m} (see --list-mutants)`);
-        a.mutant = m as Mutant;
+      case '--world': {
+        const w = value();
+        if (w !== 'core' && w !== 'node') usage('--world must be core or node');
+        a.world = w;
         break;
       }
+      case '--mutant':
+        a.mutant = value();
+        break;
       case '--steps':
         a.steps = int(value(), '--steps');
         break;
@@ -94,19 +103,36 @@ function parse(argv: string[]): Args {
   return a;
 }
 
+function mutantNames(world: Args['world']): readonly string[] {
+  return world === 'core' ? MUTANTS : NODE_MUTANTS.map((m) => m.name);
+}
+
 async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   if (args.listMutants) {
-    for (const m of MUTANTS) process.stdout.write(`${m}\n`);
+    if (args.world === 'core') for (const m of MUTANTS) process.stdout.write(`${m}\n`);
+    else for (const m of NODE_MUTANTS) process.stdout.write(`${m.name}  ${m.what}\n`);
     return;
   }
+  if (args.mutant !== undefined && !mutantNames(args.world).includes(args.mutant)) {
+    usage(
+      `unknown ${args.world}-world mutant ${args.mutant} (see --world ${args.world} --list-mutants)`,
+    );
+  }
+  const budget = args.world === 'core' ? MUTANT_SEED_BUDGET : NODE_MUTANT_SEED_BUDGET;
+  const defaultSteps = args.world === 'core' ? DEFAULT_STEPS : DEFAULT_CHAOS_S;
   const t0 = performance.now();
   let violations = 0;
   let bootstrapStuck = 0;
   const ran = await runSeeds(
-    { nodes: args.nodes, steps: args.steps, ...(args.mutant ? { mutant: args.mutant } : {}) },
+    {
+      world: args.world,
+      nodes: args.nodes,
+      ...(args.steps !== undefined ? { steps: args.steps } : {}),
+      ...(args.mutant ? { mutant: args.mutant } : {}),
+    },
     args.from,
-    args.seeds ?? (args.mutant ? MUTANT_SEED_BUDGET : 100),
+    args.seeds ?? (args.mutant ? budget : 100),
     args.jobs,
     (r) => {
       if (r.stats.bootstrapStuck) bootstrapStuck++;
@@ -114,7 +140,7 @@ async function main(): Promise<void> {
       violations++;
       process.stdout.write(`${formatViolation(r.seed, r.violation)}\n`);
       process.stdout.write(
-        `  reproduce: npm run sim -- --seeds 1 --from ${r.seed} --nodes ${args.nodes}${args.mutant ? ` --mutant ${args.mutant}` : ''}${args.steps !== DEFAULT_STEPS ? ` --steps ${args.steps}` : ''} --verbose\n`,
+        `  reproduce: npm run sim -- --world ${args.world} --seeds 1 --from ${r.seed} --nodes ${args.nodes}${args.mutant ? ` --mutant ${args.mutant}` : ''}${args.steps !== undefined && args.steps !== defaultSteps ? ` --steps ${args.steps}` : ''} --verbose\n`,
       );
       // With a mutant, the first violation is the point: it was caught.
       return args.mutant === undefined;
@@ -123,7 +149,7 @@ async function main(): Promise<void> {
   );
   const secs = (performance.now() - t0) / 1000;
   process.stderr.write(
-    `${(ran / secs).toFixed(1)} seeds/s (${ran} seeds in ${secs.toFixed(1)} s, ${args.nodes} nodes, ${args.verbose ? 1 : args.jobs} jobs)\n`,
+    `${(ran / secs).toFixed(1)} seeds/s (${ran} seeds in ${secs.toFixed(1)} s, ${args.world} world, ${args.nodes} nodes, ${args.verbose ? 1 : args.jobs} jobs)\n`,
   );
   if (bootstrapStuck > 0) {
     process.stderr.write(

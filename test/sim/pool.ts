@@ -1,27 +1,56 @@
 // Runs seeds on worker threads (one simulation per seed, fully independent),
 // reporting results strictly in seed order so the output does not depend on
-// the number of workers. jobs <= 1 runs in-process.
+// the number of workers. jobs <= 1 runs in-process. Two worlds: `core` (the
+// Raft core with a toy application, cluster.ts) and `node` (whole nodes,
+// node/world.ts).
 
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
+import type { Mutant } from '../../src/raft/index.js';
 import { runSeed } from './cluster.js';
-import type { SimOptions, SimStats } from './cluster.js';
+import { nodeMutant } from './node/mutants.js';
+import { runNodeSeed } from './node/world.js';
 
 export interface SeedReport {
   seed: number;
   violation: { invariant: string; detail: string; trace: string[] } | null;
-  stats: SimStats;
+  /** Counters of the run; `bootstrapStuck`: ended unavailable by the documented bootstrap rule. */
+  stats: { bootstrapStuck: boolean } & Record<string, number | boolean>;
 }
 
-type Base = Omit<SimOptions, 'seed' | 'verbose'>;
+export interface Base {
+  world: 'core' | 'node';
+  nodes: 3 | 5;
+  /** Core world: ticks of chaos; node world: simulated seconds of chaos. */
+  steps?: number;
+  mutant?: string;
+}
 
-function runOne(base: Base, seed: number, verbose?: (l: string) => void): SeedReport {
-  const r = runSeed({ ...base, seed, ...(verbose ? { verbose } : {}) });
+async function runOne(
+  base: Base,
+  seed: number,
+  verbose?: (l: string) => void,
+): Promise<SeedReport> {
+  const common = { seed, nodes: base.nodes, ...(verbose ? { verbose } : {}) };
+  const r =
+    base.world === 'core'
+      ? runSeed({
+          ...common,
+          ...(base.steps !== undefined ? { steps: base.steps } : {}),
+          ...(base.mutant !== undefined ? { mutant: base.mutant as Mutant } : {}),
+        })
+      : await runNodeSeed({
+          ...common,
+          ...(base.steps !== undefined ? { chaosSeconds: base.steps } : {}),
+          ...(base.mutant !== undefined
+            ? { mutant: base.mutant, classes: nodeMutant(base.mutant).classes }
+            : {}),
+        });
   const v = r.violation;
   return {
     seed,
     violation: v ? { invariant: v.invariant, detail: v.detail, trace: v.trace } : null,
-    stats: r.stats,
+    stats: { ...r.stats },
   };
 }
 
@@ -46,7 +75,7 @@ export async function runSeeds(
     let n = 0;
     for (let s = from; s < from + count; s++) {
       n++;
-      if (!onReport(runOne(base, s, verbose ? (l) => verbose(s, l) : undefined))) break;
+      if (!onReport(await runOne(base, s, verbose ? (l) => verbose(s, l) : undefined))) break;
     }
     return n;
   }
@@ -105,5 +134,7 @@ export async function runSeeds(
 if (!isMainThread && parentPort !== null) {
   const { workerData } = await import('node:worker_threads');
   const port = parentPort;
-  port.on('message', (seed: number) => port.postMessage(runOne(workerData as Base, seed)));
+  port.on('message', (seed: number) => {
+    void runOne(workerData as Base, seed).then((r) => port.postMessage(r));
+  });
 }

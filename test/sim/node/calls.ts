@@ -1,0 +1,78 @@
+// Calling the real gRPC handlers (src/api) without gRPC: a fake server call
+// carries the request, the deadline (as the server would reconstruct it from
+// the client's timeout, on the server's own clock) and cancellation; the
+// handler's callback becomes the outcome. This is how the simulator's clients
+// reach the exact code a real client reaches, minus the wire.
+
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { LEADER_METADATA_KEY } from '../../../src/api/status.js';
+
+export interface Outcome {
+  code: number;
+  details: string;
+  /** The response message (code OK). */
+  value: Record<string, unknown> | null;
+  /** The leader named in the trailing metadata of an error, if any. */
+  leader: string | null;
+}
+
+type UnaryHandler = (call: unknown, callback: (err: unknown, value?: unknown) => void) => void;
+
+export interface ServerCall {
+  /** The client gave up (deadline or cancel): the server sees 'cancelled'. */
+  cancel(): void;
+}
+
+/**
+ * Starts `handler` on `request`. `deadlineWallMs` is on the server's wall
+ * clock (Infinity: none). `done` is called at most once, when the handler answers.
+ */
+export function callUnary(
+  handler: UnaryHandler,
+  request: Record<string, unknown>,
+  deadlineWallMs: number,
+  done: (o: Outcome) => void,
+): ServerCall {
+  const events = new EventEmitter();
+  const call = {
+    request,
+    cancelled: false,
+    metadata: new grpc.Metadata(),
+    getDeadline: () => deadlineWallMs,
+    getPeer: () => 'sim-client',
+    on: (ev: string, cb: () => void) => events.on(ev, cb),
+  };
+  let answered = false;
+  handler(call, (err, value) => {
+    if (answered) return;
+    answered = true;
+    done(toOutcome(err, value));
+  });
+  return {
+    cancel: () => {
+      if (call.cancelled) return;
+      call.cancelled = true;
+      events.emit('cancelled');
+    },
+  };
+}
+
+function toOutcome(err: unknown, value: unknown): Outcome {
+  if (err === null || err === undefined) {
+    return {
+      code: grpc.status.OK,
+      details: '',
+      value: value as Record<string, unknown>,
+      leader: null,
+    };
+  }
+  const e = err as Partial<grpc.StatusObject>;
+  const leader = e.metadata?.get(LEADER_METADATA_KEY)[0];
+  return {
+    code: e.code ?? grpc.status.UNKNOWN,
+    details: e.details ?? '',
+    value: null,
+    leader: leader === undefined ? null : String(leader),
+  };
+}
