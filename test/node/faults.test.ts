@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SequenceClient } from '../../src/index.js';
 import { checkHistory, formatReport } from '../support/checker.js';
 import { History } from '../support/history.js';
+import { Prng } from '../support/prng.js';
 import { ProcCluster, sleep } from './procs.js';
 
 const ELECTION_MS = 600;
@@ -31,17 +32,13 @@ function startLoad(cluster: ProcCluster, history: History, workers: number, maxM
       }),
   );
   const until = Date.now() + maxMs;
-  let seed = 12345;
-  const rand = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
+  const rng = new Prng(12345);
   const loops = Array.from({ length: workers }, async (_, p) => {
     const client = clients[p % clients.length] as SequenceClient;
     while (!stopped && Date.now() < until) {
-      const sequence = SEQUENCES[rand(SEQUENCES.length)] as string;
+      const sequence = rng.pick(SEQUENCES);
       // Mostly single values, sometimes a big batch: many values per op.
-      const count = rand(4) === 0 ? 1 + rand(400) : 1;
+      const count = rng.chance(0.25) ? rng.range(1, 400) : 1;
       const r = await history.record(p, sequence, count, (s, c) => client.next(s, c));
       if (r === null) await sleep(20);
     }
