@@ -4,11 +4,11 @@
 // with monotonic times on the history's clock, so the checker can compute
 // availability and skipped values per phase and the plot can shade it.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SequenceClient } from '../../src/index.js';
 import { now } from '../support/history.js';
 import type { Prng } from '../support/prng.js';
 import type { DockerCluster } from './cluster.js';
-import { sleep } from './cluster.js';
 
 export interface Phase {
   /** healthy, or the nemesis's name. */

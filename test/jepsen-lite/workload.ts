@@ -4,10 +4,10 @@
 // sometimes a batch. Every operation goes into the History (invoke, then ok /
 // fail / info). Bounded: stops when told to, or at `untilMs` in any case.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SequenceClient } from '../../src/index.js';
 import type { History } from '../support/history.js';
 import { Prng } from '../support/prng.js';
-import { sleep } from './cluster.js';
 
 export interface WorkloadOptions {
   endpoints: readonly string[];
