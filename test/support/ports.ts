@@ -88,9 +88,14 @@ export async function reservePorts(n: number, host = '127.0.0.1'): Promise<PortR
   return new PortReservation([...held.keys()], held);
 }
 
+/**
+ * A listener that closes every connection at once: a peer that dials a held
+ * port early (a node started before the next one binds) sees the link fail
+ * and retries, as it would on a refusal, and close() need not wait for it.
+ */
 function listen(host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
+    const server = createServer((socket) => socket.destroy());
     server.once('error', reject);
     server.listen(0, host, () => {
       server.off('error', reject);
