@@ -26,16 +26,18 @@
 //    killed member's downtime before its restart, when its port is free
 //    (holding it then would make the dead member accept connections instead
 //    of refusing them, which is not what a crash looks like to its peers).
-// 3. DEAD_ADDRESS: an address where nothing listens (connection refused),
-//    without reserving anything.
+// 3. DEAD_ADDRESS (and DEAD_ADDRESSES, where a test needs several): where
+//    nothing listens (connection refused), without reserving anything.
 
 import { createServer, type Server } from 'node:net';
 
 /**
- * Where nothing listens: port 1 (tcpmux) on loopback. The kernel never hands
- * out a port below 1024 to a port-0 listen or to an outgoing connection, and
- * nothing listens on it on a test machine, so a dial is refused.
+ * Where nothing listens: port 1 (tcpmux) on loopback addresses. The kernel
+ * never hands out a port below 1024 to a port-0 listen or to an outgoing
+ * connection, and nothing listens on it on a test machine, so a dial is
+ * refused. Distinct addresses, for tests that need more than one endpoint.
  */
+export const DEAD_ADDRESSES: readonly string[] = ['127.0.0.1:1', '127.0.0.2:1', '127.0.0.3:1'];
 export const DEAD_ADDRESS = '127.0.0.1:1';
 
 /** Ports the kernel chose, each held by a listening socket until released (see reservePorts). */
