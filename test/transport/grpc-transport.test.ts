@@ -198,7 +198,10 @@ describe('GrpcTransport', () => {
     await waitUntil(() => !a.transport.stats()['n2']!.connected, 'link down');
     a.transport.send([heartbeat('n1', 'n2', 2)]);
     expect(a.transport.stats()['n2']!.dropped).toBeGreaterThanOrEqual(1);
-    await sleep(300); // a few failed reconnects (backoff grows)
+    // A few failed reconnects, so the backoff has grown.
+    const failedDials = (): number =>
+      a.logs.filter((l) => l.msg.startsWith('raft transport: link to n2 failed')).length;
+    await waitUntil(() => failedDials() >= 3, 'three failed reconnects');
 
     // Restart on the same port.
     const b2 = await startNode('n2', { port: b.port });
