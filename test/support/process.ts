@@ -57,10 +57,12 @@ export class ChildProc {
         this.exitState = { code, signal };
         resolve(this.exitState);
       });
-      // Failed to start (e.g. no such command): no 'close' follows on every
-      // Node version, so settle here too.
-      child.once('error', (err) => {
-        this.remember(`spawn failed: ${err.message}`);
+      // Failed to start (e.g. no such command: no pid), and no 'close'
+      // follows on every Node version, so settle here too. Other errors (a
+      // signal that could not be sent) leave a running process running.
+      child.on('error', (err) => {
+        this.remember(`${this.name}: ${err.message}`);
+        if (child.pid !== undefined) return;
         this.exitState ??= { code: null, signal: null };
         resolve(this.exitState);
       });
