@@ -11,6 +11,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { raftseqServices } from '../src/client/proto.js';
 import { SequenceClient } from '../src/client/index.js';
@@ -288,7 +289,7 @@ async function runJob(job: Job): Promise<JobResult> {
           errors++;
           if (firstErrors.length < 5) firstErrors.push(e instanceof Error ? e.message : String(e));
         }
-        await new Promise((r) => setTimeout(r, 1));
+        await sleep(1);
       }
     }
   };

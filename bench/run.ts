@@ -21,15 +21,22 @@ import {
 } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { SequenceClient } from '../src/client/index.js';
+import { ChildProc } from '../test/support/process.js';
 import { renderChart } from './lib/chart.js';
 import { measureFailover, type FailoverResult } from './lib/failover.js';
 import { LoadGen, rowOf } from './lib/loadgen-driver.js';
 import { Etcd, Postgres, Redis, loud } from './lib/peers.js';
 import { rssBytes } from './lib/procstat.js';
-import { RaftseqCluster, sleep } from './lib/raftseq-cluster.js';
+import {
+  joinMember,
+  leaderOf,
+  startRaftseqCluster,
+  waitServing,
+  type RaftseqCluster,
+} from './lib/raftseq-cluster.js';
 import { formatReport, ratios } from './lib/report.js';
 import type { Job, Row, Target } from './lib/types.js';
 
@@ -85,17 +92,19 @@ function job(id: string, target: Target, concurrency: number, durationMs = P.dur
   };
 }
 
-function startTrivial(): Promise<{ proc: ChildProcess; address: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(benchDir, 'trivial-server.ts')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('trivial server did not start')), 20_000);
-    createInterface({ input: proc.stdout! }).once('line', (port) => {
-      clearTimeout(t);
-      resolve({ proc, address: `127.0.0.1:${port.trim()}` });
-    });
-  });
+/** The trivial server binds port 0 and prints the port it got. */
+async function startTrivial(): Promise<{ proc: ChildProc; address: string }> {
+  const proc = ChildProc.spawn('trivial server', process.execPath, [
+    '--import',
+    'tsx',
+    join(benchDir, 'trivial-server.ts'),
+  ]);
+  const port = await proc.waitForLine(
+    (line) => (/^\d+$/.test(line) ? line : undefined),
+    'its port',
+    20_000,
+  );
+  return { proc, address: `127.0.0.1:${port}` };
 }
 
 interface Results {
@@ -167,7 +176,9 @@ async function main(): Promise<void> {
     if (want('trivial')) {
       log('trivial grpc-js server ...');
       const trivial = await startTrivial();
-      cleanups.push(() => void trivial.proc.kill('SIGKILL'));
+      cleanups.push(async () => {
+        await trivial.proc.kill();
+      });
       const pids = (): number[] => [trivial.proc.pid!];
       for (const c of P.conc) {
         const target: Target = { kind: 'unary', address: trivial.address, sequence: 't', count: 1 };
@@ -187,16 +198,16 @@ async function main(): Promise<void> {
           rowOf('grpc-js trivial', `bidi ${streamsFor(c)} streams`, j, await lg.run(j, pids), 1),
         );
       }
-      trivial.proc.kill('SIGKILL');
+      await trivial.proc.kill();
     }
 
     // ---------------------------------------------------------------- raftseq
     if (want('raftseq') || want('failover') || want('million') || want('fsync')) {
       log('raftseq 3-node cluster ...');
-      const cluster = await RaftseqCluster.start(join(workDir, 'raftseq'));
-      cleanups.push(() => cluster.stop());
+      const cluster = await startRaftseqCluster(join(workDir, 'raftseq'));
+      cleanups.push(() => cluster.stop({ graceful: true }));
       const pids = (): number[] => cluster.pids();
-      let leader = await cluster.leader();
+      let leader = await leaderOf(cluster);
       log(`raftseq leader ${leader.id} at ${leader.address}`);
 
       if (want('raftseq')) {
@@ -292,14 +303,14 @@ async function main(): Promise<void> {
       if (want('failover')) {
         log(`failover: ${P.kills} x kill -9 of the leader, then SIGTERM ...`);
         results.failover = await measureFailover(cluster, P.kills, log);
-        leader = await cluster.leader();
+        leader = await leaderOf(cluster);
       }
 
       if (want('million')) {
         results.sequencesAtScale = await measureManySequences(lg, cluster, P.sequences);
         log(`sequences at scale: ${JSON.stringify(results.sequencesAtScale)}`);
       }
-      await cluster.stop();
+      await cluster.stop({ graceful: true });
     }
 
     // ------------------------------------------------------------------ peers
@@ -396,7 +407,7 @@ async function measureFsyncs(
   leader: { id: string; address: string },
 ): Promise<Record<string, number | string | null>> {
   const admin = new SequenceClient({ endpoints: [leader.address] });
-  const pid = cluster.member(leader.id).proc?.pid;
+  const pid = cluster.node(leader.id).proc?.pid;
   const target: Target = {
     kind: 'stream',
     address: leader.address,
@@ -456,7 +467,7 @@ async function measureManySequences(
   cluster: RaftseqCluster,
   n: number,
 ): Promise<Record<string, number | string | null>> {
-  await cluster.leader(); // serving before the clock starts
+  await waitServing(cluster); // serving before the clock starts
   log(
     `creating ${n.toLocaleString('en-US')} sequences (count=1 each, SequenceClient, 256 in flight) ...`,
   );
@@ -495,29 +506,30 @@ async function measureManySequences(
       `${inState} sequences in the state machine`,
   );
   const rss: Record<string, number | null> = {};
-  for (const m of cluster.members) rss[m.id] = m.proc?.pid ? rssBytes(m.proc.pid) : null;
+  for (const m of cluster.nodes) rss[m.id] = m.proc?.pid ? rssBytes(m.proc.pid) : null;
   const du = (): number =>
     Number(spawnSync('du', ['-sb', cluster.dir], { encoding: 'utf8' }).stdout.split('\t')[0]) || 0;
   // Graceful stop of every node, then a restart of all: time until a Next
   // on an existing sequence is served again.
   const stopT0 = Date.now();
-  await Promise.all(cluster.members.map((m) => cluster.terminate(m.id)));
+  await Promise.all(cluster.nodes.map((m) => cluster.terminate(m.id)));
   const stopMs = Date.now() - stopT0;
   const diskBytes = du();
   const restartT0 = Date.now();
-  for (const m of cluster.members) cluster.restart(m.id);
-  await cluster.waitServing(60_000);
+  await Promise.all(cluster.nodes.map((m) => cluster.restart(m.id)));
+  await waitServing(cluster, 60_000);
   const c = new SequenceClient({ endpoints: cluster.endpoints, deadlineMs: 60_000 });
   await c.next('m.0');
   c.close();
   const restartMs = Date.now() - restartT0;
   await sleep(1000);
   const rssAfter: Record<string, number | null> = {};
-  for (const m of cluster.members) rssAfter[m.id] = m.proc?.pid ? rssBytes(m.proc.pid) : null;
+  for (const m of cluster.nodes) rssAfter[m.id] = m.proc?.pid ? rssBytes(m.proc.pid) : null;
   // A new member catches up from an empty directory (snapshot of every
   // sequence, then the log) until the leader promotes it to voter.
-  log(`adding n${cluster.members.length + 1} with an empty directory ...`);
-  const joinMs = await cluster.join(`n${cluster.members.length + 1}`).catch((e: Error) => {
+  const newId = `n${cluster.nodes.length + 1}`;
+  log(`adding ${newId} with an empty directory ...`);
+  const joinMs = await joinMember(cluster, newId).catch((e: Error) => {
     loud(`join with ${n} sequences failed: ${e.message}`);
     return null;
   });

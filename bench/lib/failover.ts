@@ -4,9 +4,10 @@
 // skipped = values of the sequence never handed out (its highest value minus
 // the values served; each round uses a fresh sequence that starts at 1).
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SequenceClient } from '../../src/client/index.js';
 import type { RaftseqCluster } from './raftseq-cluster.js';
-import { sleep } from './raftseq-cluster.js';
+import { leaderOf, waitServing } from './raftseq-cluster.js';
 
 export interface Round {
   kind: 'kill -9' | 'SIGTERM';
@@ -56,11 +57,11 @@ async function round(
   };
   const workers = Array.from({ length: CONCURRENCY }, worker);
   await sleep(1000);
-  const leader = await cluster.leader();
+  const leader = await leaderOf(cluster);
   const faultAt = performance.now();
   const before = completions.length;
-  if (kind === 'kill -9') cluster.kill(leader.id);
-  else void cluster.terminate(leader.id);
+  // The signal goes out now; the process exit is awaited before the restart.
+  const stopped = kind === 'kill -9' ? cluster.kill(leader.id) : cluster.terminate(leader.id);
   // Wait for service to resume, then a little longer.
   while (performance.now() < hardEnd) {
     const last = completions[completions.length - 1] ?? 0;
@@ -92,9 +93,9 @@ async function round(
   };
   log(`${kind} ${leader.id}: unavailable ${r.unavailableMs} ms, skipped ${r.skipped}`);
   // Bring the node back and let it catch up before the next round.
-  if (kind === 'SIGTERM') await sleep(200);
-  for (const m of cluster.members) if (!m.proc) cluster.restart(m.id);
-  await cluster.waitServing(30_000);
+  await stopped;
+  await Promise.all(cluster.nodes.filter((m) => !m.proc).map((m) => cluster.restart(m.id)));
+  await waitServing(cluster, 30_000);
   await sleep(1500);
   return r;
 }

@@ -13,8 +13,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { reservePorts } from '../../test/support/ports.js';
 import { cpuSecondsOfStatLine, treeCpuSeconds } from './procstat.js';
-import { freePorts, sleep } from './raftseq-cluster.js';
 import type { Row } from './types.js';
 
 export function loud(msg: string): void {
@@ -143,7 +144,6 @@ export class Postgres {
       const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
       chownSync(dir, uid, gid);
     }
-    const [port] = await freePorts(1);
     const data = join(dir, 'data');
     const run = (argv: string[]): void => {
       const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
@@ -160,12 +160,15 @@ export class Postgres {
         '--no-sync',
       ]),
     );
+    const ports = await reservePorts(1);
+    const port = ports.port(0);
     const opts = [
       `-p ${port}`,
       '-c listen_addresses=127.0.0.1',
       `-c unix_socket_directories=${dir}`,
       '-c max_connections=400',
     ].join(' ');
+    await ports.release(port);
     run(
       Postgres.asPg(join(bin, 'pg_ctl'), [
         '-D',
@@ -178,7 +181,7 @@ export class Postgres {
         'start',
       ]),
     );
-    const pg = new Postgres(dir, port!, bin);
+    const pg = new Postgres(dir, port, bin);
     pg.psql('CREATE SEQUENCE s_cache1 CACHE 1; CREATE SEQUENCE s_cache100 CACHE 100;');
     return pg;
   }
@@ -302,11 +305,13 @@ export class Redis {
     if (!ensureInstalled('redis-benchmark', ['redis-tools'])) return null;
     const d = join(dir, `redis-${mode}`);
     mkdirSync(d, { recursive: true });
-    const [port] = await freePorts(1);
+    const ports = await reservePorts(1);
+    const port = ports.port(0);
     const persistence =
       mode === 'none'
         ? ['--save', '', '--appendonly', 'no']
         : ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
+    await ports.release(port);
     const proc = spawn(
       'redis-server',
       [
@@ -329,7 +334,7 @@ export class Redis {
       const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'ping'], {
         encoding: 'utf8',
       });
-      if (r.stdout.trim() === 'PONG') return new Redis(proc, port!);
+      if (r.stdout.trim() === 'PONG') return new Redis(proc, port);
       await sleep(50);
     }
     proc.kill('SIGKILL');
@@ -411,10 +416,12 @@ export class Etcd {
   static async start(dir: string): Promise<Etcd | null> {
     if (!ensureInstalled('etcd', ['etcd-server'])) return null;
     if (!ensureInstalled('etcdctl', ['etcd-client'])) return null;
-    const ports = await freePorts(6);
+    const ports = await reservePorts(6);
     const names = ['e1', 'e2', 'e3'];
-    const peer = (i: number): string => `http://127.0.0.1:${ports[3 + i]}`;
-    const client = (i: number): string => `http://127.0.0.1:${ports[i]}`;
+    const peer = (i: number): string => `http://127.0.0.1:${ports.port(3 + i)}`;
+    const client = (i: number): string => `http://127.0.0.1:${ports.port(i)}`;
+    // Every member's ports are in --initial-cluster; release them all, then start all three.
+    await ports.releaseAll();
     const initial = names.map((n, i) => `${n}=${peer(i)}`).join(',');
     const procs = names.map((name, i) => {
       const d = join(dir, `etcd-${name}`);
@@ -452,7 +459,7 @@ export class Etcd {
     });
     const e = new Etcd(
       procs,
-      names.map((_, i) => `127.0.0.1:${ports[i]}`),
+      names.map((_, i) => `127.0.0.1:${ports.port(i)}`),
     );
     for (let i = 0; i < 200; i++) {
       if (e.leader() !== null) return e;

@@ -1,12 +1,12 @@
 // The CLI in-process, against fake nodes: outputs, exit codes, serve's life cycle.
 import { status } from '@grpc/grpc-js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeOptions } from '../../src/node/index.js';
 import type { RunningNode } from '../../src/server/index.js';
 import { DEFAULTS } from '../../src/node/options.js';
 import { lines, runCli } from '../support/cli-run.js';
 import {
-  deadAddress,
   failWith,
   redirectTo,
   servingNext,
@@ -14,6 +14,7 @@ import {
   statusResponse,
 } from '../support/fake-server.js';
 import type { FakeNode } from '../support/fake-server.js';
+import { DEAD_ADDRESSES } from '../support/ports.js';
 
 const nodes: FakeNode[] = [];
 async function node(handlers: Parameters<typeof startFakeNode>[0] = {}): Promise<FakeNode> {
@@ -168,14 +169,7 @@ describe('next', () => {
   });
 
   it('unreachable endpoints exit 1 with one line', async () => {
-    const r = await runCli([
-      'next',
-      'x',
-      '-e',
-      `${await deadAddress()},${await deadAddress()}`,
-      '-t',
-      '300',
-    ]);
+    const r = await runCli(['next', 'x', '-e', DEAD_ADDRESSES.slice(0, 2).join(','), '-t', '300']);
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toHaveLength(1);
     expect(r.stderr).toMatch(/^raftseq: Next: no leader answered within 300 ms/);
@@ -398,17 +392,21 @@ describe('serve', () => {
     let shutdowns = 0;
     let signal: ((s: string) => void) | null = null;
     const exits: number[] = [];
+    // What the tests wait for, instead of sleeping a guessed while.
+    let onStarted = (): void => {};
+    const whenStarted = new Promise<void>((resolve) => (onStarted = resolve));
     const io = {
       startNode: async (o: NodeOptions): Promise<RunningNode> => {
         if (opts.failStart) throw opts.failStart;
         started.push(o);
+        onStarted();
         const running = {
           id: o.id,
           port: 7001,
           stopped: new Promise<Error | null>((resolve) => (stop = resolve)),
           shutdown: async () => {
             shutdowns++;
-            await new Promise((r) => setTimeout(r, opts.shutdownMs ?? 0));
+            await sleep(opts.shutdownMs ?? 0);
           },
         };
         return running as unknown as RunningNode; // no NodeHost in a fake
@@ -425,6 +423,8 @@ describe('serve', () => {
     return {
       io,
       started,
+      /** Resolves once serve called startNode (the signal handler is in place before). */
+      whenStarted,
       exits,
       shutdowns: () => shutdowns,
       stop: (e: Error | null) => stop(e),
@@ -432,15 +432,13 @@ describe('serve', () => {
     };
   }
 
-  const tick = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
   it('builds NodeOptions with defaults and stops gracefully on SIGTERM (exit 0)', async () => {
     const rt = fakeRuntime();
     const p = runCli(
       [...base, '--initial-cluster', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003'],
       rt.io,
     );
-    await tick();
+    await rt.whenStarted;
     expect(rt.started).toEqual([
       {
         id: 'n1',
@@ -491,7 +489,7 @@ describe('serve', () => {
       ],
       rt.io,
     );
-    await tick();
+    await rt.whenStarted;
     expect(rt.started[0]).toMatchObject({
       advertise: 'n1.example:7001',
       initialCluster: null,
@@ -531,7 +529,7 @@ describe('serve', () => {
   it('a node that stops by itself with an error exits 1', async () => {
     const rt = fakeRuntime();
     const p = runCli(base, rt.io);
-    await tick();
+    await rt.whenStarted;
     rt.stop(new Error('log corrupt at index 7: checksum mismatch'));
     expect(await p).toEqual({
       code: 1,
@@ -543,15 +541,16 @@ describe('serve', () => {
   it('forces exit 1 when the graceful stop takes too long, or on a second signal', async () => {
     const rt = fakeRuntime({ shutdownMs: 400 });
     const p = runCli(base, rt.io);
-    await tick();
+    await rt.whenStarted;
     rt.signal('SIGTERM');
-    await tick(300); // stopGraceMs is 200 here
-    expect(rt.exits).toEqual([1]);
+    // The fake's stop takes 400 ms (then serve returns); serve forces the
+    // exit after stopGraceMs (200 ms), before that.
     await p;
+    expect(rt.exits).toEqual([1]);
 
     const rt2 = fakeRuntime({ shutdownMs: 400 });
     const p2 = runCli(base, rt2.io);
-    await tick();
+    await rt2.whenStarted;
     rt2.signal('SIGTERM');
     rt2.signal('SIGTERM');
     expect(rt2.exits).toEqual([1]);
@@ -561,7 +560,7 @@ describe('serve', () => {
   it('a different second signal (SIGINT from the terminal, SIGTERM from a supervisor) still stops gracefully', async () => {
     const rt = fakeRuntime({ shutdownMs: 50 });
     const p = runCli(base, rt.io);
-    await tick();
+    await rt.whenStarted;
     rt.signal('SIGINT');
     rt.signal('SIGTERM');
     expect(await p).toEqual({ code: 0, stdout: '', stderr: '' });

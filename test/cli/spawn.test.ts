@@ -1,8 +1,9 @@
 // The real executable path: exit codes and streams of a child process.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadAddress, servingNext, startFakeNode } from '../support/fake-server.js';
+import { servingNext, startFakeNode } from '../support/fake-server.js';
 import type { FakeNode } from '../support/fake-server.js';
 import { lines, spawnCli } from '../support/cli-run.js';
+import { DEAD_ADDRESS } from '../support/ports.js';
 
 describe.concurrent('raftseq (child process)', () => {
   let leader: FakeNode;
@@ -31,8 +32,7 @@ describe.concurrent('raftseq (child process)', () => {
   });
 
   it('an unreachable endpoint exits 1 with one line', async () => {
-    const dead = await deadAddress();
-    const r = await spawnCli(['next', 'orders', '--endpoints', dead, '--timeout', '800']);
+    const r = await spawnCli(['next', 'orders', '--endpoints', DEAD_ADDRESS, '--timeout', '800']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     const err = lines(r.stderr);

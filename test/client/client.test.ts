@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RaftseqError, SequenceClient } from '../../src/index.js';
 import type { SequenceClientOptions } from '../../src/index.js';
 import {
-  deadAddress,
   failTimes,
   failWith,
   hang,
@@ -14,6 +13,7 @@ import {
   statusResponse,
 } from '../support/fake-server.js';
 import type { FakeNode, Handler } from '../support/fake-server.js';
+import { DEAD_ADDRESS, DEAD_ADDRESSES } from '../support/ports.js';
 
 const nodes: FakeNode[] = [];
 const clients: SequenceClient[] = [];
@@ -61,9 +61,8 @@ describe('SequenceClient.next', () => {
   });
 
   it('falls back to the configured endpoints when the redirect target is dead', async () => {
-    const dead = await deadAddress();
     const leader = await node({ Next: servingNext(7n) });
-    const stale = await node({ Next: redirectTo(dead) });
+    const stale = await node({ Next: redirectTo(DEAD_ADDRESS) });
     const c = client({ endpoints: [stale.address, leader.address], deadlineMs: 5000 });
 
     const t0 = performance.now();
@@ -216,7 +215,7 @@ describe('SequenceClient.next', () => {
   });
 
   it('fails fast with a one-line message when nothing listens', async () => {
-    const c = client({ endpoints: [await deadAddress(), await deadAddress()], deadlineMs: 500 });
+    const c = client({ endpoints: DEAD_ADDRESSES.slice(0, 2), deadlineMs: 500 });
     const err = await rejection(c.next('x'));
     expect(err.code).toBe(status.UNAVAILABLE);
     expect(err.message).not.toContain('\n');

@@ -5,7 +5,9 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { raftseqServices } from '../../src/client/proto.js';
 import { SequenceClient } from '../../src/index.js';
-import { ProcCluster, sleep, status as nodeStatus } from '../node/procs.js';
+import { nodeStatus } from '../support/node-rpc.js';
+import { ProcCluster } from '../support/proc-cluster.js';
+import { waitUntil } from '../support/wait.js';
 
 let cluster: ProcCluster;
 
@@ -44,13 +46,14 @@ describe('NextStream on a real cluster', () => {
         }
       };
       const workers = Array.from({ length: 64 }, worker);
-      await new Promise((r) => setTimeout(r, 300));
+      // Under way before the kill: some calls served, many in flight.
+      await waitUntil(() => served >= 64, 'the first streamed answers');
       const leader = await cluster.leader();
-      cluster.kill(leader);
+      await cluster.kill(leader);
       await Promise.all(workers);
       stop = true;
       expect(served).toBe(64 * 200);
-      cluster.restart(leader);
+      await cluster.restart(leader);
     } finally {
       c.close();
     }
@@ -85,11 +88,12 @@ describe('NextStream on a real cluster', () => {
     );
 
     // A follower that knows the leader (the restarted one may not yet).
-    for (let i = 0; i < 100; i++) {
-      const s = await nodeStatus(follower.addr).catch(() => null);
-      if (s?.leader === leaderId) break;
-      await sleep(100);
-    }
+    await waitUntil(
+      async () => (await nodeStatus(follower.addr).catch(() => null))?.leader === leaderId,
+      `${follower.id} to know the leader`,
+      10_000,
+      100,
+    );
     const f = rawStream(follower.addr);
     const status = await new Promise<grpc.StatusObject>((resolve) => {
       f.call.on('status', resolve);

@@ -4,6 +4,7 @@ import { RaftseqError, SequenceClient } from '../../src/index.js';
 import type { SequenceClientOptions } from '../../src/index.js';
 import { failWith, redirectTo, servingNext, startFakeNode } from '../support/fake-server.js';
 import type { FakeNode } from '../support/fake-server.js';
+import { waitUntil } from '../support/wait.js';
 
 const nodes: FakeNode[] = [];
 const clients: SequenceClient[] = [];
@@ -164,8 +165,12 @@ describe('SequenceClient over NextStream', () => {
     const c = client({ endpoints: [leader.address], transport: 'stream' });
     await c.next('s');
     leader.on('Next', () => ({ hang: true }));
+    const onStreams = leader.callsOf('NextStreamRequest').length;
     const p = c.next('s');
-    await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(
+      () => leader.callsOf('NextStreamRequest').length === onStreams + 1,
+      'the call on the stream',
+    );
     c.close();
     await expect(p).rejects.toMatchObject({ code: status.CANCELLED });
   });

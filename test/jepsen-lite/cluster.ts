@@ -14,14 +14,14 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { GenericContainer, Network, Wait } from 'testcontainers';
 import type { StartedNetwork, StartedTestContainer } from 'testcontainers';
-import { status } from '../node/procs.js';
-import type { StatusReply } from '../node/procs.js';
+import { nodeStatus, type StatusReply } from '../support/node-rpc.js';
+import { reservePorts, type PortReservation } from '../support/ports.js';
 
 const run = promisify(execFile);
 
@@ -58,30 +58,6 @@ export interface DockerClusterOptions {
   name: string;
 }
 
-export async function freePorts(n: number): Promise<number[]> {
-  const ports: number[] = [];
-  const servers = [];
-  for (let i = 0; i < n; i++) {
-    const srv = createServer();
-    servers.push(srv);
-    ports.push(
-      await new Promise<number>((resolve, reject) => {
-        srv.listen(0, '127.0.0.1', () => {
-          const a = srv.address();
-          resolve(typeof a === 'object' && a !== null ? a.port : 0);
-        });
-        srv.on('error', reject);
-      }),
-    );
-  }
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 export class DockerCluster {
   readonly nodes: DockerNode[] = [];
   private readonly ips = new Map<string, string>();
@@ -99,21 +75,27 @@ export class DockerCluster {
     const c = new DockerCluster(opts, network);
     const ids = Array.from({ length: opts.size }, (_, i) => `n${i + 1}`);
     const initial = ids.map((id) => `${id}=${id}:${PORT}`).join(',');
-    const ports = await freePorts(ids.length);
+    const ports = await reservePorts(ids.length);
     try {
       const started = await Promise.all(
-        ids.map((id, i) => c.startContainer(id, ports[i] as number, initial)),
+        ids.map((id, i) => c.startContainer(id, ports, ports.port(i), initial)),
       );
       c.nodes.push(...started);
     } catch (e) {
+      await ports.releaseAll();
       await c.stop();
       throw e;
     }
     return c;
   }
 
+  /**
+   * Starts node `id` with its port published on `hostPort`, which `ports`
+   * holds until just before the container starts (docker-proxy binds it).
+   */
   private async startContainer(
     id: string,
+    ports: PortReservation,
     hostPort: number,
     initialCluster: string | null,
   ): Promise<DockerNode> {
@@ -135,7 +117,7 @@ export class DockerCluster {
       '--enable-fault-injection',
     ];
     if (initialCluster !== null) args.push('--initial-cluster', initialCluster);
-    const container = await new GenericContainer(IMAGE)
+    const container = new GenericContainer(IMAGE)
       .withName(`${this.opts.name}-${id}`)
       .withNetwork(this.network)
       .withNetworkAliases(id)
@@ -143,14 +125,15 @@ export class DockerCluster {
       .withAddedCapabilities('NET_ADMIN')
       .withCommand(args)
       .withWaitStrategy(Wait.forLogMessage(/"msg":"serving"/))
-      .withStartupTimeout(30_000)
-      .start();
+      .withStartupTimeout(30_000);
+    await ports.release(hostPort);
+    const started = await container.start();
     return {
       id,
       addr: `127.0.0.1:${hostPort}`,
       advertise,
       hostPort,
-      container,
+      container: started,
       up: true,
       paused: false,
       removed: false,
@@ -159,8 +142,13 @@ export class DockerCluster {
 
   /** Starts a new, empty node (no --initial-cluster), to be added with addMember. */
   async startSpare(id: string): Promise<DockerNode> {
-    const [port] = await freePorts(1);
-    const n = await this.startContainer(id, port as number, null);
+    const ports = await reservePorts(1);
+    const n = await this.startContainer(id, ports, ports.port(0), null).catch(
+      async (e: unknown) => {
+        await ports.releaseAll();
+        throw e;
+      },
+    );
     this.nodes.push(n);
     return n;
   }
@@ -283,7 +271,7 @@ export class DockerCluster {
     const answers = await Promise.all(
       this.members
         .filter((n) => n.up && !n.paused)
-        .map((n) => nodeStatus(n.addr).catch(() => null)),
+        .map((n) => nodeStatus(n.addr, 800).catch(() => null)),
     );
     let best: StatusReply | null = null;
     for (const a of answers) {
@@ -344,11 +332,6 @@ export class DockerCluster {
       // already gone
     }
   }
-}
-
-/** Cluster.Status of exactly this node (no redirect). */
-export async function nodeStatus(addr: string, timeoutMs = 800): Promise<StatusReply> {
-  return status(addr, timeoutMs);
 }
 
 /** grpc.health.v1.Health/Check (service ""): SERVING? */

@@ -4,10 +4,11 @@
 // with monotonic times on the history's clock, so the checker can compute
 // availability and skipped values per phase and the plot can shade it.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SequenceClient } from '../../src/index.js';
 import { now } from '../support/history.js';
+import type { Prng } from '../support/prng.js';
 import type { DockerCluster } from './cluster.js';
-import { sleep } from './cluster.js';
 
 export interface Phase {
   /** healthy, or the nemesis's name. */
@@ -24,7 +25,8 @@ export interface Phase {
 
 export interface FaultCtx {
   cluster: DockerCluster;
-  rand: () => number;
+  /** Every random choice of the nemeses (seeded: a run's seed replays them). */
+  rng: Prng;
   log: (msg: string) => void;
   /** Ids for new members (membership nemesis): n6, n7, ... */
   nextSpareId: () => string;
@@ -39,15 +41,6 @@ export interface ActiveFault {
 
 export type Nemesis = (ctx: FaultCtx) => Promise<ActiveFault>;
 
-function shuffle<T>(xs: readonly T[], rand: () => number): T[] {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j] as T, a[i] as T];
-  }
-  return a;
-}
-
 const fmt = (xs: readonly string[]): string => `{${[...xs].sort().join(',')}}`;
 
 function liveIds(ctx: FaultCtx): string[] {
@@ -58,7 +51,7 @@ async function leaderOrRandom(ctx: FaultCtx): Promise<string> {
   const l = await ctx.cluster.leader();
   if (l !== null) return l;
   const ids = liveIds(ctx);
-  return ids[Math.floor(ctx.rand() * ids.length)] as string;
+  return ctx.rng.pick(ids);
 }
 
 const heal = (ctx: FaultCtx) => async (): Promise<void> => {
@@ -67,7 +60,7 @@ const heal = (ctx: FaultCtx) => async (): Promise<void> => {
 
 /** Random halves: a majority and a minority that cannot talk to each other. */
 export const partitionHalves: Nemesis = async (ctx) => {
-  const ids = shuffle(liveIds(ctx), ctx.rand);
+  const ids = ctx.rng.shuffle(liveIds(ctx));
   const k = Math.floor(ids.length / 2);
   const a = ids.slice(0, k);
   const b = ids.slice(k);
@@ -89,7 +82,7 @@ export const isolateLeader: Nemesis = async (ctx) => {
  * majority (5 nodes: each sees itself and its two neighbours).
  */
 export const majoritiesRing: Nemesis = async (ctx) => {
-  const ring = shuffle(liveIds(ctx), ctx.rand);
+  const ring = ctx.rng.shuffle(liveIds(ctx));
   const n = ring.length;
   const reach = Math.max(1, Math.floor(Math.floor(n / 2) / 2));
   const pairs: [string, string][] = [];
@@ -105,7 +98,7 @@ export const majoritiesRing: Nemesis = async (ctx) => {
 
 /** Two halves that cannot talk, and one node that talks to both. */
 export const bridge: Nemesis = async (ctx) => {
-  const ids = shuffle(liveIds(ctx), ctx.rand);
+  const ids = ctx.rng.shuffle(liveIds(ctx));
   const k = Math.floor((ids.length - 1) / 2);
   const a = ids.slice(0, k);
   const b = ids[k] as string;
@@ -118,10 +111,10 @@ export const bridge: Nemesis = async (ctx) => {
 export const kill: Nemesis = async (ctx) => {
   const ids = liveIds(ctx);
   const max = Math.floor((ids.length - 1) / 2);
-  const howMany = 1 + Math.floor(ctx.rand() * max);
+  const howMany = ctx.rng.range(1, Math.max(1, max));
   const victims = new Set<string>();
-  if (ctx.rand() < 0.5) victims.add(await leaderOrRandom(ctx));
-  for (const id of shuffle(ids, ctx.rand)) if (victims.size < howMany) victims.add(id);
+  if (ctx.rng.chance(0.5)) victims.add(await leaderOrRandom(ctx));
+  for (const id of ctx.rng.shuffle(ids)) if (victims.size < howMany) victims.add(id);
   for (const id of victims) await ctx.cluster.kill(id);
   return {
     label: `kill -9 ${fmt([...victims])}`,
@@ -135,10 +128,7 @@ export const kill: Nemesis = async (ctx) => {
 /** SIGSTOP-like pause (cgroup freezer) of one node, the leader half the time. */
 export const pause: Nemesis = async (ctx) => {
   const ids = liveIds(ctx);
-  const victim =
-    ctx.rand() < 0.5
-      ? await leaderOrRandom(ctx)
-      : (ids[Math.floor(ctx.rand() * ids.length)] as string);
+  const victim = ctx.rng.chance(0.5) ? await leaderOrRandom(ctx) : ctx.rng.pick(ids);
   await ctx.cluster.pause(victim);
   return {
     label: `pause ${victim}`,
@@ -177,7 +167,7 @@ export const crashAll: Nemesis = async (ctx) => {
  */
 export const membership: Nemesis = async (ctx) => {
   const c = ctx.cluster;
-  const ids = shuffle(liveIds(ctx), ctx.rand);
+  const ids = ctx.rng.shuffle(liveIds(ctx));
   const k = Math.floor(ids.length / 2);
   const a = ids.slice(0, k);
   const b = ids.slice(k);
@@ -189,7 +179,7 @@ export const membership: Nemesis = async (ctx) => {
     deadlineMs: 4000,
     attemptTimeoutMs: 800,
   });
-  const victim = ids[Math.floor(ctx.rand() * ids.length)] as string;
+  const victim = ctx.rng.pick(ids);
   const t0 = Date.now();
   try {
     await admin.removeMember(victim);

@@ -20,18 +20,20 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, promisify } from 'node:util';
 import { SequenceClient } from '../../src/index.js';
 import { formatReport } from '../support/checker.js';
 import { History, now, readHistory, toJsonl } from '../support/history.js';
 import type { Op } from '../support/history.js';
+import { Prng } from '../support/prng.js';
 import { analyze, findingsJson } from './analyze.js';
 import type { Analysis } from './analyze.js';
-import { DOCKER, DockerCluster, IMAGE, sleep } from './cluster.js';
+import { DOCKER, DockerCluster, IMAGE } from './cluster.js';
 import { NEMESES, SCENARIOS, Timeline } from './nemesis.js';
 import type { FaultCtx, Phase } from './nemesis.js';
 import { plotSvg } from './plot.js';
-import { rng, startWorkload } from './workload.js';
+import { startWorkload } from './workload.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..');
@@ -284,7 +286,7 @@ async function runScenario(name: string, o: Options, index: number): Promise<Sce
   if (def === undefined) throw new Error(`unknown scenario ${name}`);
   const nodes = o.nodes ?? def.nodes;
   const seed = o.seed + index;
-  const rand = rng(seed);
+  const rng = new Prng(seed);
   const ts = stamp();
   const dir = join(o.reports, `${ts}-${name}`);
   mkdirSync(dir, { recursive: true });
@@ -310,7 +312,7 @@ async function runScenario(name: string, o: Options, index: number): Promise<Sce
     }
     log(`cluster up and serving in ${Date.now() - t0} ms, leader ${leader}`);
     let spare = nodes;
-    const ctx: FaultCtx = { cluster, rand, log, nextSpareId: () => `n${++spare}` };
+    const ctx: FaultCtx = { cluster, rng, log, nextSpareId: () => `n${++spare}` };
     const history = new History();
     const timeline = new Timeline();
     // Maps the history's monotonic clock to wall-clock time, to read node logs.
@@ -333,7 +335,7 @@ async function runScenario(name: string, o: Options, index: number): Promise<Sce
     await sleep(2000);
     let faults = 0;
     while (faults === 0 || Date.now() + def.faultMs + def.healthyMs <= end) {
-      const nemName = def.nemeses[Math.floor(rand() * def.nemeses.length)] as string;
+      const nemName = rng.pick(def.nemeses);
       const nemesis = NEMESES[nemName];
       if (nemesis === undefined) throw new Error(`no nemesis ${nemName}`);
       const phase = timeline.begin(nemName, nemName, true);

@@ -4,9 +4,10 @@
 // sometimes a batch. Every operation goes into the History (invoke, then ok /
 // fail / info). Bounded: stops when told to, or at `untilMs` in any case.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SequenceClient } from '../../src/index.js';
 import type { History } from '../support/history.js';
-import { sleep } from './cluster.js';
+import { Prng } from '../support/prng.js';
 
 export interface WorkloadOptions {
   endpoints: readonly string[];
@@ -29,18 +30,6 @@ export interface Workload {
   stop(): Promise<void>;
 }
 
-/** A small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function startWorkload(o: WorkloadOptions): Workload {
   let stopped = false;
   const eps = [...o.endpoints];
@@ -57,14 +46,14 @@ export function startWorkload(o: WorkloadOptions): Workload {
         backoff: { initialMs: 20, maxMs: 200 },
       });
       clients.push(client);
-      const rand = rng(o.seed * 1000 + process);
+      const rng = new Prng(o.seed * 1000 + process);
       loops.push(
         (async () => {
           while (!stopped && Date.now() < o.untilMs) {
-            const sequence = o.sequences[Math.floor(rand() * o.sequences.length)] as string;
-            const count = rand() < o.batchProbability ? 1 + Math.floor(rand() * o.maxBatch) : 1;
+            const sequence = rng.pick(o.sequences);
+            const count = rng.chance(o.batchProbability) ? rng.range(1, o.maxBatch) : 1;
             const r = await o.history.record(process, sequence, count, (s, c) => client.next(s, c));
-            if (r === null) await sleep(10 + Math.floor(rand() * 40));
+            if (r === null) await sleep(rng.range(10, 49));
           }
         })(),
       );

@@ -2,10 +2,11 @@
 // flags while the cluster exists, must refuse with a clear error (CONTRACT
 // guarantee 1) — and the cluster must keep serving without it.
 
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SequenceClient } from '../../src/index.js';
-import { ProcCluster, sleep } from './procs.js';
+import { ProcCluster } from '../support/proc-cluster.js';
+import { waitUntil } from '../support/wait.js';
 
 describe('a member that lost its data directory', () => {
   let cluster: ProcCluster;
@@ -19,33 +20,43 @@ describe('a member that lost its data directory', () => {
     await cluster?.stop();
   });
 
+  /** Whether a leader logged that it recorded `id`'s incarnation (the record a lost directory contradicts). */
+  const recorded = (id: string): boolean =>
+    cluster.nodes.some((n) =>
+      readFileSync(n.logFile, 'utf8')
+        .split('\n')
+        .some(
+          (l) =>
+            l.includes('"msg":"recorded member incarnation and address"') &&
+            l.includes(`"member":"${id}"`),
+        ),
+    );
+
   it('refuses to rejoin with its bootstrap flags, with a one-line reason, and exits 1', async () => {
     const client = new SequenceClient({ endpoints: cluster.endpoints, deadlineMs: 10_000 });
     try {
       await client.next('before-loss', 10);
-      // Members record their data directory's incarnation within a few seconds.
-      await sleep(3000);
       const leader = await cluster.leader();
       const victim = cluster.nodes.find((n) => n.id !== leader)!;
-      cluster.kill(victim.id);
+      await waitUntil(
+        () => recorded(victim.id),
+        `the record of ${victim.id}'s incarnation`,
+        20_000,
+        50,
+      );
+      await cluster.kill(victim.id);
       rmSync(victim.dataDir, { recursive: true, force: true });
 
-      const output: string[] = [];
-      cluster.restart(victim.id);
-      const proc = victim.proc!;
-      proc.stdout?.on('data', (b: Buffer) => output.push(b.toString()));
-      proc.stderr?.on('data', (b: Buffer) => output.push(b.toString()));
-      const code = await new Promise<number | null>((resolve) => {
-        const t = setTimeout(() => resolve(null), 20_000);
-        proc.once('exit', (c) => {
-          clearTimeout(t);
-          resolve(c);
-        });
-      });
-      expect(code).toBe(1);
-      const text = output.join('');
-      expect(text).toMatch(/lost or replaced/);
-      expect(text).toMatch(new RegExp(`cluster leave --id ${victim.id}`));
+      // It starts (and says "serving"), then its registration with the
+      // leader is refused: the log holds another incarnation of it.
+      const proc = await cluster.restart(victim.id);
+      await proc.waitForLine(
+        (l) => (/lost or replaced/.test(l) ? l : undefined),
+        'the refusal',
+        20_000,
+      );
+      expect((await proc.exited).code).toBe(1);
+      expect(proc.tail()).toMatch(new RegExp(`cluster leave --id ${victim.id}`));
 
       // The other two keep serving, and never twice.
       const a = await client.next('before-loss');

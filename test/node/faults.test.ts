@@ -5,11 +5,13 @@
 // operation goes into a history; the checker must find no value twice and no
 // real-time order violation.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SequenceClient } from '../../src/index.js';
 import { checkHistory, formatReport } from '../support/checker.js';
 import { History } from '../support/history.js';
-import { ProcCluster, sleep } from './procs.js';
+import { ProcCluster } from '../support/proc-cluster.js';
+import { Prng } from '../support/prng.js';
 
 const ELECTION_MS = 600;
 const SEQUENCES = ['orders', 'invoices', 'tickets'];
@@ -31,17 +33,13 @@ function startLoad(cluster: ProcCluster, history: History, workers: number, maxM
       }),
   );
   const until = Date.now() + maxMs;
-  let seed = 12345;
-  const rand = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
+  const rng = new Prng(12345);
   const loops = Array.from({ length: workers }, async (_, p) => {
     const client = clients[p % clients.length] as SequenceClient;
     while (!stopped && Date.now() < until) {
-      const sequence = SEQUENCES[rand(SEQUENCES.length)] as string;
+      const sequence = rng.pick(SEQUENCES);
       // Mostly single values, sometimes a big batch: many values per op.
-      const count = rand(4) === 0 ? 1 + rand(400) : 1;
+      const count = rng.chance(0.25) ? rng.range(1, 400) : 1;
       const r = await history.record(p, sequence, count, (s, c) => client.next(s, c));
       if (r === null) await sleep(20);
     }
@@ -85,9 +83,9 @@ describe('multi-process cluster under faults', () => {
 
       await phase('kill -9 leader, restart', async () => {
         const leader = await cluster.leader();
-        cluster.kill(leader);
+        await cluster.kill(leader);
         await sleep(ELECTION_MS * 2);
-        cluster.restart(leader);
+        await cluster.restart(leader);
         await sleep(1500);
       });
 
@@ -111,7 +109,7 @@ describe('multi-process cluster under faults', () => {
       await phase('cut the link leader <-> follower', async () => {
         const leader = await cluster.leader();
         const follower = cluster.nodes.find((n) => n.id !== leader)!.id;
-        await cluster.setFault(leader, follower, { drop: true, drop_incoming: true });
+        await cluster.setFault(leader, follower, { drop: true, dropIncoming: true });
         await sleep(ELECTION_MS * 3);
         await cluster.setFault(leader, follower, {});
         await sleep(1000);
@@ -121,7 +119,7 @@ describe('multi-process cluster under faults', () => {
         const leader = await cluster.leader();
         const code = await cluster.terminate(leader);
         expect(code).toBe(0);
-        cluster.restart(leader);
+        await cluster.restart(leader);
         await sleep(1500);
       });
     } finally {
@@ -151,7 +149,7 @@ describe('multi-process cluster under faults', () => {
       // change without a hand-over may skip values: that is a crash's gap.)
       const after = await client.next('handover-probe');
       expect(after.first).toBe(before.first + 1n);
-      cluster.restart(leader);
+      await cluster.restart(leader);
     } finally {
       client.close();
     }

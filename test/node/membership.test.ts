@@ -4,11 +4,12 @@
 // each step; the history must hold no value twice and no order violation.
 // Then a removed member restarted with its old data must not disrupt anyone.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SequenceClient, type ClusterStatus } from '../../src/index.js';
 import { checkHistory, formatReport } from '../support/checker.js';
 import { History } from '../support/history.js';
-import { ProcCluster, sleep } from './procs.js';
+import { ProcCluster } from '../support/proc-cluster.js';
 
 const SEQUENCES = ['orders', 'invoices'];
 
@@ -150,12 +151,12 @@ describe('membership changes under load', () => {
 
       await step('removed n1 restarted with its old data disrupts nothing', async () => {
         const st0 = await expectVoters(['n3', 'n4', 'n5']);
-        cluster.restart('n1');
+        await cluster.restart('n1');
         await sleep(3000);
         const st1 = await expectVoters(['n3', 'n4', 'n5']);
         expect(st1.leader).toBe(st0.leader);
         expect(st1.term).toBe(st0.term);
-        cluster.kill('n1');
+        await cluster.kill('n1');
       });
     } finally {
       await load.stop();

@@ -10,7 +10,7 @@ import { SequenceClient } from '../../src/client/index.js';
 import { startNode, type RunningNode } from '../../src/server/index.js';
 import { DEFAULTS, type NodeOptions } from '../../src/node/options.js';
 import { lines, runCli } from '../support/cli-run.js';
-import { freePorts } from './helpers.js';
+import { reservePorts } from '../support/ports.js';
 
 describe('cluster join / status on real nodes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'raftseq-join-'));
@@ -32,9 +32,13 @@ describe('cluster join / status on real nodes', () => {
   });
 
   beforeAll(async () => {
-    ports = await freePorts(2);
-    nodes.push(await startNode(options('n1', ports[0] as number, true)));
-    nodes.push(await startNode(options('n2', ports[1] as number, false)));
+    const reserved = await reservePorts(2);
+    ports = [...reserved.ports];
+    // Each port stays held until just before its node binds it.
+    await reserved.release(reserved.port(0));
+    nodes.push(await startNode(options('n1', reserved.port(0), true)));
+    await reserved.release(reserved.port(1));
+    nodes.push(await startNode(options('n2', reserved.port(1), false)));
     const client = new SequenceClient({ endpoints: [`127.0.0.1:${ports[0]}`] });
     for (let i = 0; i < 20; i++) await client.next(`seq${i}`, 3);
     client.close();

@@ -9,7 +9,8 @@ import { SequenceClient } from '../../src/client/index.js';
 import { raftseqServices } from '../../src/client/proto.js';
 import { startNode, type RunningNode } from '../../src/server/index.js';
 import { DEFAULTS, type NodeOptions } from '../../src/node/options.js';
-import { freePorts } from './helpers.js';
+import { reservePorts } from '../support/ports.js';
+import { waitUntil } from '../support/wait.js';
 
 /** `name{labels} value` lines of a scrape → value by series (name + labels). */
 function parse(text: string): Map<string, number> {
@@ -30,15 +31,14 @@ async function scrape(port: number): Promise<{ text: string; series: Map<string,
   return { text, series: parse(text) };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 describe('metrics on --metrics-listen', () => {
   const dir = mkdtempSync(join(tmpdir(), 'raftseq-metrics-'));
   const nodes: RunningNode[] = [];
   let client: SequenceClient;
 
   beforeAll(async () => {
-    const ports = await freePorts(3);
+    const reserved = await reservePorts(3);
+    const ports = reserved.ports;
     const cluster = new Map(ports.map((p, i) => [`n${i + 1}`, `127.0.0.1:${p}`]));
     const options = (i: number): NodeOptions => ({
       ...DEFAULTS,
@@ -53,7 +53,10 @@ describe('metrics on --metrics-listen', () => {
       logLevel: 'silent',
       metricsListen: '127.0.0.1:0',
     });
-    for (let i = 0; i < 3; i++) nodes.push(await startNode(options(i)));
+    for (let i = 0; i < 3; i++) {
+      await reserved.release(reserved.port(i)); // held until just before this node binds it
+      nodes.push(await startNode(options(i)));
+    }
     client = new SequenceClient({ endpoints: [...cluster.values()], deadlineMs: 10_000 });
   });
 
@@ -110,8 +113,20 @@ describe('metrics on --metrics-listen', () => {
     // Traffic: many sequences, so that reservations fill the log past a snapshot.
     for (let i = 0; i < 40; i++) await client.next(`s${i}`, 10);
     await client.next('s0', 5);
-    await sleep(300); // heartbeats: round trips
-    const after = (await scrape(port)).series;
+    // Heartbeats measure the round trips: wait until one came back from each follower.
+    let after = new Map<string, number>();
+    const followers = nodes.filter((n) => n !== leader);
+    await waitUntil(
+      async () => {
+        after = (await scrape(port)).series;
+        return followers.every(
+          (n) => (after.get(`raftseq_peer_round_trip_seconds_count{peer="${n.id}"}`) ?? 0) > 0,
+        );
+      },
+      'a round trip to every follower',
+      10_000,
+      50,
+    );
 
     const grew = (series: string, by = 1): void => {
       expect(after.get(series), series).toBeGreaterThanOrEqual((b.get(series) ?? 0) + by);
@@ -128,10 +143,8 @@ describe('metrics on --metrics-listen', () => {
     grew('raftseq_commit_index', 1);
     grew('raftseq_snapshots_taken_total');
     expect(after.get('raftseq_values_skipped_total{cause="crash"}')).toBe(0);
-    for (const n of nodes) {
-      if (n === leader) continue;
+    for (const n of followers) {
       expect(after.get(`raftseq_peer_connected{peer="${n.id}"}`)).toBe(1);
-      expect(after.get(`raftseq_peer_round_trip_seconds_count{peer="${n.id}"}`)).toBeGreaterThan(0);
     }
     expect(after.get('raftseq_log_first_index')).toBeGreaterThan(1); // compacted
   });
@@ -165,15 +178,16 @@ describe('metrics on --metrics-listen', () => {
 
   it('a metrics address in use refuses the start with a clear error', async () => {
     const busy = nodes[0]?.metrics.port as number;
-    const [port] = await freePorts(1);
+    // m1 never serves (its metrics address is refused first), so it can bind
+    // any free port, and no peer ever dials the address it bootstraps with.
     await expect(
       startNode({
         ...DEFAULTS,
         id: 'm1',
-        listen: `127.0.0.1:${port}`,
-        advertise: `127.0.0.1:${port}`,
+        listen: '127.0.0.1:0',
+        advertise: '127.0.0.1:0',
         dataDir: join(dir, 'm1'),
-        initialCluster: new Map([['m1', `127.0.0.1:${port}`]]),
+        initialCluster: new Map([['m1', '127.0.0.1:0']]),
         logLevel: 'silent',
         metricsListen: `127.0.0.1:${busy}`,
       }),

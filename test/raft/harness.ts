@@ -16,20 +16,11 @@ import {
   type Rng,
   type Snapshot,
 } from '../../src/raft/index.js';
+import { Prng } from '../support/prng.js';
 
-/** A deterministic PRNG for tests (mulberry32). */
+/** The tests' seeded PRNG as the core's Rng (election timeout jitter). */
 export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return {
-    int(n: number): number {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      const r = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-      return Math.floor(r * n);
-    },
-  };
+  return new Prng(seed);
 }
 
 export interface Durable {

@@ -35,7 +35,7 @@ import { mix } from './hash.js';
 import { EventHeap } from './heap.js';
 import { Checker, Violation } from './invariants.js';
 import { Network, TICK } from './network.js';
-import { Prng } from './prng.js';
+import { Prng } from '../support/prng.js';
 import { Trace, formatMessage } from './trace.js';
 
 export const ELECTION_TICK = 10;

@@ -5,7 +5,7 @@
 // All randomness comes from the Prng handed in, so a seed replays exactly.
 
 import type { NodeId } from '../../src/raft/types.js';
-import type { Prng } from './prng.js';
+import type { Prng } from '../support/prng.js';
 
 /** Simulated global time: microsteps. One nominal tick is TICK microsteps. */
 export const TICK = 1000;

@@ -2,20 +2,39 @@ import { describe, expect, it } from 'vitest';
 import { StorageClosedError } from '../../src/storage/errors.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { storageConformance } from './conformance.js';
+import { noteReport, runWorkload } from './crash-workload.js';
 import { batch, bytes, entries, hs, indexes } from './fixtures.js';
 
-storageConformance('MemoryStorage', async () => {
-  let current = MemoryStorage.create({ name: 'mem' });
-  return {
-    open: async () => current,
-    reopen: async () => {
-      await current.close();
-      current = current.reopen();
-      return current;
-    },
-    crash: async () => current.crash(),
-  };
-});
+storageConformance(
+  'MemoryStorage',
+  async () => {
+    let current = MemoryStorage.create({ name: 'mem' });
+    return {
+      open: async () => current,
+      reopen: async () => {
+        await current.close();
+        current = current.reopen();
+        return current;
+      },
+    };
+  },
+  // The crash: once the writer reported `after` persists, and has issued its
+  // next write (it does so before the test continues), crash() drops it.
+  async (after) => {
+    const s = MemoryStorage.create({ name: 'crash' });
+    const durable = { persists: 0, meta: 0 };
+    const reached = new Promise<void>((resolve) => {
+      void runWorkload(s, (r) => {
+        noteReport(durable, r);
+        if (durable.persists >= after) resolve();
+      });
+    });
+    await reached;
+    expect(s.pendingWrites).toBe(1); // the write the crash drops
+    s.crash();
+    return { durable: { ...durable }, store: s.reopen(), cleanup: async () => {} };
+  },
+);
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -47,6 +66,27 @@ describe('MemoryStorage crash semantics', () => {
     await expect(s.setMeta('a', bytes(1))).rejects.toThrow(/crashed/);
     expect(() => s.loadSync()).toThrow(/crashed/);
     expect(s.reopen().loadSync()).toBeNull();
+  });
+
+  it('a crash keeps every resolved write and loses the unresolved ones (the strictest disk)', async () => {
+    const s = MemoryStorage.create();
+    await s.persist([batch({ entries: entries(1, 3, 1), hardState: hs(1, 'n1', 2) })]);
+    await s.setMeta('id', bytes(1));
+    let resolved = false;
+    void s.persist([batch({ entries: entries(4, 6, 1), hardState: hs(1, 'n1', 5) })]).then(() => {
+      resolved = true;
+    });
+    void s.setMeta('id', bytes(2));
+    s.crash();
+    const t = s.reopen();
+    const st = await t.load();
+    expect(resolved).toBe(false);
+    expect(indexes(st!.entries)).toEqual([1, 2, 3]);
+    expect(st?.hardState).toEqual(hs(1, 'n1', 2));
+    expect(await t.getMeta('id')).toEqual(bytes(1));
+    // The restarted store carries on from the durable state.
+    await t.persist([batch({ entries: entries(4, 4, 2) })]);
+    expect(indexes((await t.load())!.entries)).toEqual([1, 2, 3, 4]);
   });
 
   it('reopen() of a still-open handle is a crash of it', async () => {

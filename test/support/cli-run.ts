@@ -2,12 +2,10 @@
 // child process (the real executable path, exit codes and streams).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { run } from '../../src/cli/program.js';
 import type { CliIo } from '../../src/cli/program.js';
-
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { ROOT, raftseqNodeArgs } from './paths.js';
 
 export interface CliResult {
   code: number;
@@ -42,9 +40,7 @@ export function spawnCli(
 ): Promise<CliResult> {
   const useDist =
     process.env.RAFTSEQ_CLI_DIST === '1' && existsSync(join(ROOT, 'dist/src/cli/main.js'));
-  const args = useDist
-    ? [join(ROOT, 'bin/raftseq'), ...argv]
-    : ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...argv];
+  const args = [...raftseqNodeArgs(useDist ? 'dist' : 'sources'), ...argv];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: ROOT,

@@ -2,7 +2,6 @@
 // raftseq.v1.Sequencer and raftseq.v1.Cluster from the real protos, whose
 // answers each test scripts (serve, redirect, fail, hang).
 import * as grpc from '@grpc/grpc-js';
-import { createServer } from 'node:net';
 import { raftseqServices } from '../../src/client/proto.js';
 
 export type Method =
@@ -259,16 +258,6 @@ export function failTimes(times: number, first: Handler, then: Handler): Handler
 
 export function hang(): Handler {
   return () => ({ hang: true });
-}
-
-/** An address where nothing listens (connection refused). */
-export async function deadAddress(): Promise<string> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const addr = srv.address();
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  if (addr === null || typeof addr === 'string') throw new Error('no port');
-  return `127.0.0.1:${addr.port}`;
 }
 
 /** A StatusResponse (snake_case, 64-bit values as strings). */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message, SnapshotRequest } from '../../src/raft/types.js';
@@ -8,17 +9,17 @@ import {
   type RaftBatchPb,
   type SnapshotChunkPb,
 } from '../../src/transport/proto.js';
+import { DEAD_ADDRESS, reservePorts } from '../support/ports.js';
+import { waitUntil } from '../support/wait.js';
 import {
   append,
   blackhole,
+  clearReceived,
   closeAll,
-  deadAddress,
   heartbeat,
   peersOf,
-  sleep,
   startNode,
   stopNode,
-  waitFor,
   type TestNode,
 } from './helpers.js';
 
@@ -29,8 +30,8 @@ async function pair(): Promise<[TestNode, TestNode]> {
   const b = await startNode('n2');
   a.transport.setPeers(peersOf(b));
   b.transport.setPeers(peersOf(a));
-  await waitFor(() => a.transport.stats()['n2']!.connected, 'n1 -> n2 link');
-  await waitFor(() => b.transport.stats()['n1']!.connected, 'n2 -> n1 link');
+  await waitUntil(() => a.transport.stats()['n2']!.connected, 'n1 -> n2 link');
+  await waitUntil(() => b.transport.stats()['n1']!.connected, 'n2 -> n1 link');
   return [a, b];
 }
 
@@ -96,8 +97,8 @@ describe('GrpcTransport', () => {
       if (i % 300 === 0) await sleep(1);
     }
     b.transport.send(ba);
-    await waitFor(() => b.received.length === ab.length, 'all of n1 -> n2');
-    await waitFor(() => a.received.length === ba.length, 'all of n2 -> n1');
+    await waitUntil(() => b.received.length === ab.length, 'all of n1 -> n2');
+    await waitUntil(() => a.received.length === ba.length, 'all of n2 -> n1');
     expect(b.received).toStrictEqual(ab);
     expect(a.received).toStrictEqual(ba);
     const s = a.transport.stats()['n2']!;
@@ -116,13 +117,13 @@ describe('GrpcTransport', () => {
   it('carries a batch of 10,000 appends (throughput logged)', async () => {
     const [a, b] = await pair();
     const round = async (perMsg: number): Promise<number> => {
-      b.received.length = 0;
+      clearReceived(b);
       const count = 10_000;
       const msgs: Message[] = [];
       for (let i = 1; i <= count; i++) msgs.push(append('n1', 'n2', i * perMsg, perMsg, 32));
       const start = performance.now();
       a.transport.send(msgs);
-      await waitFor(() => b.received.length === count, `${count} appends`, 30_000);
+      await waitUntil(() => b.received.length === count, `${count} appends`, 30_000);
       const ms = performance.now() - start;
       expect(b.received.at(-1)).toStrictEqual(msgs.at(-1));
       expect(b.received[1234]).toStrictEqual(msgs[1234]);
@@ -147,9 +148,8 @@ describe('GrpcTransport', () => {
     const a = await startNode('n1');
     const b = await startNode('n2');
     const hung = await blackhole();
-    const dead = await deadAddress();
-    a.transport.setPeers(peersOf(b, ['n3', hung.address], ['n4', dead]));
-    await waitFor(() => a.transport.stats()['n2']!.connected, 'n1 -> n2 link');
+    a.transport.setPeers(peersOf(b, ['n3', hung.address], ['n4', DEAD_ADDRESS]));
+    await waitUntil(() => a.transport.stats()['n2']!.connected, 'n1 -> n2 link');
     const latencies: number[] = [];
     for (let round = 0; round < 20; round++) {
       const t0 = performance.now();
@@ -160,7 +160,7 @@ describe('GrpcTransport', () => {
         heartbeat('n1', 'n2', round),
         append('n1', 'n3', round + 1, 64, 1024),
       ]);
-      await waitFor(() => b.received.length === before + 1, 'delivery to the live peer', 2_000);
+      await waitUntil(() => b.received.length === before + 1, 'delivery to the live peer', 2_000);
       latencies.push(performance.now() - t0);
       await sleep(10);
     }
@@ -191,22 +191,25 @@ describe('GrpcTransport', () => {
   it('reconnects after the peer restarts, and follows a new address', async () => {
     const [a, b] = await pair();
     a.transport.send([heartbeat('n1', 'n2', 1)]);
-    await waitFor(() => b.received.length === 1, 'first message');
+    await waitUntil(() => b.received.length === 1, 'first message');
 
     // Kill n2; n1 notices and drops while the link is down.
     await stopNode(b);
-    await waitFor(() => !a.transport.stats()['n2']!.connected, 'link down');
+    await waitUntil(() => !a.transport.stats()['n2']!.connected, 'link down');
     a.transport.send([heartbeat('n1', 'n2', 2)]);
     expect(a.transport.stats()['n2']!.dropped).toBeGreaterThanOrEqual(1);
-    await sleep(300); // a few failed reconnects (backoff grows)
+    // A few failed reconnects, so the backoff has grown.
+    const failedDials = (): number =>
+      a.logs.filter((l) => l.msg.startsWith('raft transport: link to n2 failed')).length;
+    await waitUntil(() => failedDials() >= 3, 'three failed reconnects');
 
     // Restart on the same port.
     const b2 = await startNode('n2', { port: b.port });
     const t0 = performance.now();
-    await waitFor(() => a.transport.stats()['n2']!.connected, 'reconnect', 10_000);
+    await waitUntil(() => a.transport.stats()['n2']!.connected, 'reconnect', 10_000);
     console.log(`[transport] reconnected ${(performance.now() - t0).toFixed(0)} ms after restart`);
     a.transport.send([heartbeat('n1', 'n2', 3)]);
-    await waitFor(() => b2.received.length === 1, 'message after reconnect');
+    await waitUntil(() => b2.received.length === 1, 'message after reconnect');
     expect(b2.received[0]).toStrictEqual(heartbeat('n1', 'n2', 3));
     expect(a.transport.stats()['n2']!.lastError).toBeNull();
 
@@ -214,35 +217,40 @@ describe('GrpcTransport', () => {
     await stopNode(b2);
     const b3 = await startNode('n2');
     a.transport.setPeers(peersOf(b3));
-    await waitFor(() => a.transport.stats()['n2']!.connected, 'connect to the new address');
+    await waitUntil(() => a.transport.stats()['n2']!.connected, 'connect to the new address');
     a.transport.send([heartbeat('n1', 'n2', 4)]);
-    await waitFor(() => b3.received.length === 1, 'message to the new address');
+    await waitUntil(() => b3.received.length === 1, 'message to the new address');
 
-    // Removing a peer stops everything to it.
+    // Removing a peer stops everything to it: 5 is never sent. The marker 6,
+    // sent once n2 is a peer again, arrives; 5 would have been ahead of it.
     a.transport.setPeers(new Map());
     expect(a.transport.stats()).toEqual({});
     a.transport.send([heartbeat('n1', 'n2', 5)]);
-    await sleep(50);
-    expect(b3.received).toHaveLength(1);
+    a.transport.setPeers(peersOf(b3));
+    a.transport.send([heartbeat('n1', 'n2', 6)]);
+    await waitUntil(() => b3.received.length >= 2, 'the marker after re-adding n2');
+    expect(b3.received).toStrictEqual([heartbeat('n1', 'n2', 4), heartbeat('n1', 'n2', 6)]);
   });
 
   it('a peer that dials us cuts our reconnect backoff short', async () => {
     // A long backoff, as after a peer was down for a while.
     const backoff = { backoffInitialMs: 20_000, backoffMaxMs: 20_000 };
     const a = await startNode('n1', { transport: backoff });
-    const address = await deadAddress();
-    const port = Number(address.split(':')[1]);
-    a.transport.setPeers(new Map([['n2', address]]));
-    await waitFor(() => a.transport.stats()['n2']!.lastError !== null, 'first dial fails');
+    // n2's port: free (refusing) while n1 first dials it, bound by n2 after.
+    const ports = await reservePorts(1);
+    const port = ports.port(0);
+    await ports.release(port);
+    a.transport.setPeers(new Map([['n2', `127.0.0.1:${port}`]]));
+    await waitUntil(() => a.transport.stats()['n2']!.lastError !== null, 'first dial fails');
     // n2 comes up and opens its own stream to n1: n1 must dial back now,
     // not after its 10-20 s backoff.
     const b = await startNode('n2', { port });
     b.transport.setPeers(peersOf(a));
     const t0 = performance.now();
-    await waitFor(() => a.transport.stats()['n2']!.connected, 'n1 -> n2 link', 5_000);
+    await waitUntil(() => a.transport.stats()['n2']!.connected, 'n1 -> n2 link', 5_000);
     expect(performance.now() - t0).toBeLessThan(5_000);
     a.transport.send([heartbeat('n1', 'n2', 1)]);
-    await waitFor(() => b.received.length === 1, 'message after the early reconnect');
+    await waitUntil(() => b.received.length === 1, 'message after the early reconnect');
   });
 
   it('sends a 5 MiB snapshot in chunks to a server that takes at most 2 MiB per message', async () => {
@@ -251,13 +259,13 @@ describe('GrpcTransport', () => {
       serverOptions: { 'grpc.max_receive_message_length': 2 * 1024 * 1024 },
     });
     a.transport.setPeers(peersOf(b));
-    await waitFor(() => a.transport.stats()['n2']!.connected, 'link');
+    await waitUntil(() => a.transport.stats()['n2']!.connected, 'link');
     const m = snapshotMsg('n1', 'n2', 5 * 1024 * 1024 + 123);
     const t0 = performance.now();
     a.transport.send([m, heartbeat('n1', 'n2', 1)]);
     // A second snapshot while one is in flight is dropped (the first reports).
     a.transport.send([snapshotMsg('n1', 'n2', 10)]);
-    await waitFor(() => b.received.some((x) => x.type === 'snapshot'), 'snapshot');
+    await waitUntil(() => b.received.some((x) => x.type === 'snapshot'), 'snapshot');
     console.log(
       `[transport] 5 MiB snapshot delivered in ${(performance.now() - t0).toFixed(0)} ms`,
     );
@@ -267,7 +275,7 @@ describe('GrpcTransport', () => {
       ...m,
       snapshot: { ...m.snapshot, data: null },
     });
-    await waitFor(() => a.transport.stats()['n2']!.snapshotsSent === 1, 'ack');
+    await waitUntil(() => a.transport.stats()['n2']!.snapshotsSent === 1, 'ack');
     const st = a.transport.stats()['n2']!;
     expect(st.snapshotsFailed).toBe(0);
     expect(st.dropped).toBe(1);
@@ -278,19 +286,19 @@ describe('GrpcTransport', () => {
   it('reports a snapshot that cannot be delivered', async () => {
     const a = await startNode('n1');
     const b = await startNode('n2');
-    a.transport.setPeers(peersOf(b, ['n3', await deadAddress()]));
+    a.transport.setPeers(peersOf(b, ['n3', DEAD_ADDRESS]));
     a.transport.send([snapshotMsg('n1', 'n3', 1000)]);
-    await waitFor(() => a.snapshotFailures.length === 1, 'failure report');
+    await waitUntil(() => a.snapshotFailures.length === 1, 'failure report');
     expect(a.snapshotFailures).toEqual(['n3']);
     // Refused by the receiver (dropIncoming) also counts as a failure.
     b.transport.setFault('n1', { dropIncoming: true });
     a.transport.send([snapshotMsg('n1', 'n2', 3 * 1024 * 1024)]);
-    await waitFor(() => a.snapshotFailures.length === 2, 'second failure report');
+    await waitUntil(() => a.snapshotFailures.length === 2, 'second failure report');
     expect(a.snapshotFailures).toEqual(['n3', 'n2']);
     expect(b.received).toEqual([]);
     // Unknown peer.
     a.transport.send([snapshotMsg('n1', 'n9', 10)]);
-    await waitFor(() => a.snapshotFailures.length === 3, 'unknown peer report');
+    await waitUntil(() => a.snapshotFailures.length === 3, 'unknown peer report');
   });
 
   it('fault hook: drop, delay (order kept) and dropIncoming', async () => {
@@ -298,54 +306,58 @@ describe('GrpcTransport', () => {
     const c = await startNode('n3');
     c.transport.setPeers(peersOf(b));
     b.transport.setPeers(peersOf(a, c));
-    await waitFor(() => c.transport.stats()['n2']!.connected, 'n3 -> n2 link');
+    await waitUntil(() => c.transport.stats()['n2']!.connected, 'n3 -> n2 link');
 
-    // drop
+    // drop: discarded at once (counted); 3, sent after clearing on the same
+    // stream, arrives alone, so 1 and 2 never went out.
     a.transport.setFault('n2', { drop: true });
     a.transport.send([heartbeat('n1', 'n2', 1), heartbeat('n1', 'n2', 2)]);
-    await sleep(50);
-    expect(b.received).toEqual([]);
     expect(a.transport.stats()['n2']!.dropped).toBe(2);
     a.transport.setFault('n2', null);
     a.transport.send([heartbeat('n1', 'n2', 3)]);
-    await waitFor(() => b.received.length === 1, 'after clearing drop');
+    await waitUntil(() => b.received.length >= 1, 'after clearing drop');
+    expect(b.received).toStrictEqual([heartbeat('n1', 'n2', 3)]);
 
     // delay: later, in order, and what is sent after clearing stays behind
-    b.received.length = 0;
+    // (12 arriving first would show it overtook them).
+    clearReceived(b);
     a.transport.setFault('n2', { delayMs: 200 });
     const t0 = performance.now();
     a.transport.send([heartbeat('n1', 'n2', 10), heartbeat('n1', 'n2', 11)]);
     expect(a.transport.stats()['n2']!.queued).toBe(2);
-    await sleep(50);
     a.transport.setFault('n2', null);
     a.transport.send([heartbeat('n1', 'n2', 12)]);
-    await sleep(50);
-    expect(b.received).toEqual([]);
-    await waitFor(() => b.received.length === 3, 'delayed messages');
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(195);
+    await waitUntil(() => b.received.length === 3, 'delayed messages');
     expect(b.received.map((m) => (m as { sentTick: number }).sentTick)).toEqual([10, 11, 12]);
+    // Held for the delay: clearing the rule did not release them early.
+    expect(b.receivedAt[0]! - t0).toBeGreaterThanOrEqual(195);
 
-    // dropIncoming: n2 ignores n1 but still hears n3
-    b.received.length = 0;
+    // dropIncoming: n2 ignores n1 but still hears n3. The receiver applies
+    // the rule by each message's sender, so a marker that n1's link carries
+    // behind 20 on behalf of another sender (n9) gets through: once it
+    // arrived, 20 was handled, and dropped.
+    clearReceived(b);
     b.transport.setFault('n1', { dropIncoming: true });
-    a.transport.send([heartbeat('n1', 'n2', 20)]);
+    a.transport.send([heartbeat('n1', 'n2', 20), heartbeat('n9', 'n2', 29)]);
     c.transport.send([heartbeat('n3', 'n2', 21)]);
-    await waitFor(() => b.received.length === 1, 'message from n3');
-    await sleep(50);
-    expect(b.received).toEqual([heartbeat('n3', 'n2', 21)]);
+    await waitUntil(() => b.received.length >= 2, 'the marker and the message from n3');
+    expect(
+      b.received.map((m) => `${m.from}:${(m as { sentTick: number }).sentTick}`).sort(),
+    ).toEqual(['n3:21', 'n9:29']);
     expect(b.transport.faultRules()).toEqual({
       n1: { drop: false, delayMs: 0, dropIncoming: true },
     });
     b.transport.setFault('n1', {});
     a.transport.send([heartbeat('n1', 'n2', 22)]);
-    await waitFor(() => b.received.length === 2, 'after clearing dropIncoming');
+    await waitUntil(() => b.received.length === 3, 'after clearing dropIncoming');
+    expect(b.received[2]).toStrictEqual(heartbeat('n1', 'n2', 22));
   });
 
   it('FaultInjection service drives the hook over gRPC when enabled', async () => {
     const a = await startNode('n1', { transport: { enableFaultInjection: true } });
     const b = await startNode('n2');
     a.transport.setPeers(peersOf(b));
-    await waitFor(() => a.transport.stats()['n2']!.connected, 'link');
+    await waitUntil(() => a.transport.stats()['n2']!.connected, 'link');
     const Client = clientConstructor('FaultInjection');
     const client = new Client(a.address, grpc.credentials.createInsecure());
     const setFault = (req: object): Promise<{ nodeId: string }> =>
@@ -357,12 +369,13 @@ describe('GrpcTransport', () => {
     try {
       expect(await setFault({ peer: 'n2', drop: true })).toEqual({ nodeId: 'n1' });
       a.transport.send([heartbeat('n1', 'n2', 1)]);
-      await sleep(50);
-      expect(b.received).toEqual([]);
+      expect(a.transport.stats()['n2']!.dropped).toBe(1);
       await setFault({ clearAll: true });
       expect(a.transport.faultRules()).toEqual({});
       a.transport.send([heartbeat('n1', 'n2', 2)]);
-      await waitFor(() => b.received.length === 1, 'after clear_all');
+      // 2 arrives alone on the stream 1 would have taken first.
+      await waitUntil(() => b.received.length >= 1, 'after clear_all');
+      expect(b.received).toStrictEqual([heartbeat('n1', 'n2', 2)]);
       await expect(setFault({})).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
     } finally {
       client.close();
@@ -435,7 +448,7 @@ describe('GrpcTransport', () => {
 
       // The node still works.
       a.transport.send([heartbeat('n1', 'n2', 2)]);
-      await waitFor(() => b.received.length === 1, 'normal traffic after a refusal');
+      await waitUntil(() => b.received.length === 1, 'normal traffic after a refusal');
     });
 
     it('drops messages addressed to another member, refuses streams meant for another', async () => {
@@ -446,7 +459,7 @@ describe('GrpcTransport', () => {
         from: 'n1',
         messages: [heartbeat('n1', 'n7', 1), heartbeat('n1', 'n2', 2)].map(encodeMessage),
       });
-      await waitFor(() => b.received.length === 1, 'the message for n2');
+      await waitUntil(() => b.received.length === 1, 'the message for n2');
       expect(b.received).toEqual([heartbeat('n1', 'n2', 2)]);
       expect(b.logs.some((l) => l.level === 'debug' && /another member/.test(l.msg))).toBe(true);
       s.call.end();
@@ -466,7 +479,7 @@ describe('GrpcTransport', () => {
       const a = await startNode('n1');
       const c = await startNode('n3');
       a.transport.setPeers(new Map([['n2', c.address]]));
-      await waitFor(() => a.transport.stats()['n2']!.lastError !== null, 'link error');
+      await waitUntil(() => a.transport.stats()['n2']!.lastError !== null, 'link error');
       expect(a.transport.stats()['n2']!.lastError).toMatch(
         /FAILED_PRECONDITION: this is member n3/,
       );
@@ -477,7 +490,7 @@ describe('GrpcTransport', () => {
   it('close() ends incoming streams, so the server can shut down gracefully', async () => {
     const [a, b] = await pair();
     await b.transport.close();
-    await waitFor(() => !a.transport.stats()['n2']!.connected, 'n1 sees the link end');
+    await waitUntil(() => !a.transport.stats()['n2']!.connected, 'n1 sees the link end');
     const t0 = performance.now();
     await new Promise<void>((r) => b.server.tryShutdown(() => r()));
     expect(performance.now() - t0).toBeLessThan(2_000);

@@ -24,6 +24,8 @@ export interface TestNode {
   port: number;
   address: string;
   received: Message[];
+  /** performance.now() when each message of `received` arrived. */
+  receivedAt: number[];
   snapshotFailures: string[];
   logs: LogLine[];
 }
@@ -53,12 +55,16 @@ export interface NodeOpts {
 
 export async function startNode(id: string, opts: NodeOpts = {}): Promise<TestNode> {
   const received: Message[] = [];
+  const receivedAt: number[] = [];
   const snapshotFailures: string[] = [];
   const logs: LogLine[] = [];
   const transport = new GrpcTransport({
     selfId: id,
     handler: {
-      onMessage: (m) => received.push(m),
+      onMessage: (m) => {
+        received.push(m);
+        receivedAt.push(performance.now());
+      },
       onSnapshotFailure: (to) => snapshotFailures.push(to),
     },
     log: (level, msg, fields) => logs.push({ level, msg, fields }),
@@ -74,6 +80,7 @@ export async function startNode(id: string, opts: NodeOpts = {}): Promise<TestNo
     port,
     address: `127.0.0.1:${port}`,
     received,
+    receivedAt,
     snapshotFailures,
     logs,
   };
@@ -105,34 +112,14 @@ export async function blackhole(): Promise<{ address: string }> {
   return { address: `127.0.0.1:${addr.port}` };
 }
 
-/** A port nothing listens on. */
-export async function deadAddress(): Promise<string> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const addr = srv.address();
-  await new Promise<void>((r) => srv.close(() => r()));
-  if (!addr || typeof addr === 'string') throw new Error('no address');
-  return `127.0.0.1:${addr.port}`;
+/** Forgets what `node` received so far. */
+export function clearReceived(node: TestNode): void {
+  node.received.length = 0;
+  node.receivedAt.length = 0;
 }
 
 export function peersOf(...nodes: (TestNode | [string, string])[]): Map<string, string> {
   return new Map(nodes.map((n) => (Array.isArray(n) ? n : [n.id, n.address])));
-}
-
-export async function waitFor(
-  cond: () => boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 export function entry(index: number, term: number, data: Uint8Array = new Uint8Array(0)): Entry {

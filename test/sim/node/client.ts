@@ -7,7 +7,7 @@
 // if the server still sends one, is lost.
 
 import * as grpc from '@grpc/grpc-js';
-import type { Prng } from '../prng.js';
+import type { Prng } from '../../support/prng.js';
 import type { Outcome } from './calls.js';
 import { MS } from './scheduler.js';
 

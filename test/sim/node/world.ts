@@ -28,7 +28,7 @@ import { BOOTSTRAP_INDEX, type Message } from '../../../src/raft/index.js';
 import { MemoryStorage } from '../../../src/storage/memory.js';
 import { Violation } from '../invariants.js';
 import { Network } from '../network.js';
-import { Prng } from '../prng.js';
+import { Prng } from '../../support/prng.js';
 import { Trace } from '../trace.js';
 import { callUnary, type Outcome } from './calls.js';
 import { NodeChecker, type SequenceStart } from './checker.js';

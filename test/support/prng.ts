@@ -1,10 +1,14 @@
-// A small, fast, seeded PRNG for the deterministic simulator.
+// The one seeded PRNG of the tests: the deterministic simulator (test/sim),
+// the Raft harness's election timeouts (test/raft), and the client workloads
+// of the fault tests and jepsen-lite all draw from it, so a seed printed by
+// any of them replays the same choices.
 //
 // sfc32 (Chris Doty-Humphrey's "small fast counting" generator, as in
 // PractRand) seeded through splitmix32. 32-bit state words, no BigInt, so a
 // simulated run costs almost nothing in randomness. One seed reproduces a run
 // exactly: every random choice of the simulator and of every core (through
-// `fork`) derives from it.
+// `fork`) derives from it. It implements the core's `Rng`, so a RaftNode can
+// take it as is.
 
 import type { Rng } from '../../src/raft/types.js';
 

@@ -1,0 +1,55 @@
+// One-shot RPCs to one given raftseq node, for the multi-process tests and
+// jepsen-lite: its own Cluster.Status (SequenceClient would follow the leader
+// instead) and its FaultInjection hook (served with --enable-fault-injection).
+// Both go through the loaders src/ already has.
+
+import * as grpc from '@grpc/grpc-js';
+import { raftseqServices } from '../../src/client/proto.js';
+import type { FaultRule } from '../../src/transport/grpc-transport.js';
+import { clientConstructor } from '../../src/transport/proto.js';
+
+/** The fields of a StatusResponse the tests read (snake_case, 64-bit as strings). */
+export interface StatusReply {
+  node_id: string;
+  role: string;
+  leader: string;
+  term: string;
+  commit_index: string;
+}
+
+type Callback<T> = (err: grpc.ServiceError | null, reply: T) => void;
+type Unary<T> = (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<T>) => void;
+
+function unary<T>(
+  Ctor: grpc.ServiceClientConstructor,
+  method: string,
+  addr: string,
+  req: object,
+  timeoutMs: number,
+): Promise<T> {
+  const client = new Ctor(addr, grpc.credentials.createInsecure());
+  const call = (client as unknown as Record<string, Unary<T>>)[method];
+  if (call === undefined) throw new Error(`no method ${method}`);
+  return new Promise<T>((resolve, reject) => {
+    call.call(client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, r) => {
+      client.close();
+      if (err) reject(err);
+      else resolve(r);
+    });
+  });
+}
+
+/** This node's own status (role, leader, term, commit index). */
+export function nodeStatus(addr: string, timeoutMs = 500): Promise<StatusReply> {
+  return unary<StatusReply>(raftseqServices().Cluster, 'Status', addr, {}, timeoutMs);
+}
+
+/** Sets (or, with `{}`, clears) the fault rule of the node at `addr` towards `peer`. */
+export async function setFault(
+  addr: string,
+  peer: string,
+  rule: FaultRule,
+  timeoutMs = 2000,
+): Promise<void> {
+  await unary(clientConstructor('FaultInjection'), 'SetFault', addr, { peer, ...rule }, timeoutMs);
+}
