@@ -15,12 +15,15 @@ import { GrpcStatus, RaftseqError, statusName } from './errors.js';
 import { raftseqServices } from './proto.js';
 import { SequenceLease, type LeaseOptions } from './lease.js';
 import { StreamPool, type StreamAnswer } from './stream.js';
+import { hostPortProblem, memberIdProblem } from '../common/validate.js';
 import {
-  MAX_SEQUENCE_VALUE,
   assertCount,
   assertSequenceName,
-  hostPortProblem,
+  check,
   parseEndpoints,
+  requireAddress,
+  requireText,
+  toSequenceValue,
 } from './validate.js';
 
 /** Trailing metadata key naming the leader's advertised host:port. */
@@ -524,7 +527,7 @@ export class SequenceClient {
    * and no `--initial-cluster`. Resolves to the new member list.
    */
   async addMember(request: AddMemberRequest, options: CallOptions = {}): Promise<MemberInfo[]> {
-    requireText('id', request?.id);
+    check(memberIdProblem(request?.id));
     requireAddress('address', request.address);
     if (request.advertise !== undefined && request.advertise !== '') {
       requireAddress('advertise', request.advertise);
@@ -911,18 +914,6 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
-function requireText(name: string, value: unknown): void {
-  if (typeof value !== 'string' || value === '') {
-    throw new RaftseqError(GrpcStatus.INVALID_ARGUMENT, `${name} is required`);
-  }
-}
-
-function requireAddress(name: string, value: unknown): void {
-  requireText(name, value);
-  const problem = hostPortProblem(value as string);
-  if (problem !== null) throw new RaftseqError(GrpcStatus.INVALID_ARGUMENT, `${name}: ${problem}`);
-}
-
 function asServiceError(e: unknown): grpc.ServiceError | null {
   if (e instanceof Error && typeof (e as Partial<grpc.ServiceError>).code === 'number') {
     return e as grpc.ServiceError;
@@ -973,27 +964,6 @@ function toNumber(value: unknown, field: string): number {
   if (typeof value === 'number') return value;
   const n = toBigInt(value, field);
   return Number(n);
-}
-
-function toSequenceValue(to: bigint | number | string): bigint {
-  let v: bigint;
-  try {
-    if (typeof to === 'number' && !Number.isSafeInteger(to)) throw new Error('unsafe');
-    if (typeof to === 'string' && !/^[0-9]+$/.test(to.trim())) throw new Error('not decimal');
-    v = BigInt(typeof to === 'string' ? to.trim() : to);
-  } catch {
-    throw new RaftseqError(
-      GrpcStatus.INVALID_ARGUMENT,
-      `value must be an integer from 1 to ${MAX_SEQUENCE_VALUE}, got ${String(to)}`,
-    );
-  }
-  if (v < 1n || v > MAX_SEQUENCE_VALUE) {
-    throw new RaftseqError(
-      GrpcStatus.INVALID_ARGUMENT,
-      `value must be an integer from 1 to ${MAX_SEQUENCE_VALUE}, got ${v}`,
-    );
-  }
-  return v;
 }
 
 function str(value: unknown): string {

@@ -21,6 +21,6 @@ export {
   MAX_SEQUENCE_NAME_BYTES,
   MAX_SEQUENCE_VALUE,
   hostPortProblem,
-  parseEndpoints,
   sequenceNameProblem,
-} from './validate.js';
+} from '../common/validate.js';
+export { parseEndpoints } from './validate.js';
