@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../client/paths.js';
 import { ENDPOINTS_ENV } from './client-command.js';
 import { addClusterCommands } from './cluster.js';
+import { addCompletionCommand } from './completion.js';
 import type { CliIo } from './io.js';
 import { addNextCommand } from './next.js';
 import { UsageError } from './parse.js';
@@ -48,6 +49,7 @@ Examples:
   addNextCommand(program, io);
   addClusterCommands(program, io);
   addSequenceCommands(program, io);
+  addCompletionCommand(program, io);
 
   configureTree(program, io);
   return program;
