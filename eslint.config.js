@@ -2,6 +2,7 @@
 import eslint from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 
 export default defineConfig(
   {
@@ -42,6 +43,21 @@ export default defineConfig(
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
+  },
+  {
+    // No import cycles in src: in a cycle, which module runs first depends on
+    // who imported whom, so a value read at load time can be undefined, and
+    // two layers that should stand alone cannot. `import type` is erased at
+    // run time and does not count.
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      // Sources import each other as './x.js' (Node ESM); the file is x.ts.
+      'import-x/resolver-next': [createNodeResolver({ extensionAlias: { '.js': ['.ts', '.js'] } })],
+    },
+    rules: { 'import-x/no-cycle': 'error' },
   },
   {
     // The Raft core is a pure state machine: no clock, no randomness, no timers,

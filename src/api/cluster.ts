@@ -2,11 +2,16 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { ConfChange } from '../raft/index.js';
-import { MAX_VALUE, encodeMemberContext } from '../state/commands.js';
+import { encodeMemberContext } from '../state/commands.js';
 import type { ApiNode, MemberView } from './node-api.js';
 import { mapAllocatorError } from './sequencer.js';
 import { notLeaderError, statusError } from './status.js';
-import { sequenceNameProblem } from './validate.js';
+import {
+  hostPortProblem,
+  memberIdProblem,
+  parseSequenceValue,
+  sequenceNameProblem,
+} from '../common/validate.js';
 
 type Unary<Req, Res> = (
   call: grpc.ServerUnaryCall<Req, Res>,
@@ -70,17 +75,11 @@ export function clusterHandlers(node: ApiNode): grpc.UntypedServiceImplementatio
     }),
 
     AddMember: unary(async (req: { id: string; address: string; advertise: string }) => {
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(req.id)) {
-        throw statusError(
-          grpc.status.INVALID_ARGUMENT,
-          `invalid member id ${JSON.stringify(req.id)}`,
-        );
-      }
-      if (!/^[^\s:]+:\d{1,5}$/.test(req.address)) {
-        throw statusError(
-          grpc.status.INVALID_ARGUMENT,
-          `invalid address ${JSON.stringify(req.address)}; expected host:port`,
-        );
+      const idProblem = memberIdProblem(req.id);
+      if (idProblem !== null) throw statusError(grpc.status.INVALID_ARGUMENT, idProblem);
+      const addressProblem = hostPortProblem(req.address);
+      if (addressProblem !== null) {
+        throw statusError(grpc.status.INVALID_ARGUMENT, `address: ${addressProblem}`);
       }
       requireLeader(node);
       const st = node.status();
@@ -173,10 +172,9 @@ export function clusterHandlers(node: ApiNode): grpc.UntypedServiceImplementatio
     AdvanceSequence: unary(async (req: { name: string; to: string }) => {
       const problem = sequenceNameProblem(req.name);
       if (problem !== null) throw statusError(grpc.status.INVALID_ARGUMENT, problem);
-      const to = BigInt(req.to);
-      if (to < 1n || to > MAX_VALUE) {
-        throw statusError(grpc.status.OUT_OF_RANGE, `--to must be between 1 and ${MAX_VALUE}`);
-      }
+      const parsed = parseSequenceValue(req.to);
+      if (!parsed.ok) throw statusError(grpc.status.OUT_OF_RANGE, parsed.problem);
+      const to = parsed.value;
       requireLeader(node);
       const next = node.sequenceNext(req.name);
       if (to < next) {

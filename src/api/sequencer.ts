@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { AllocatorError } from '../state/allocator.js';
 import type { ApiNode } from './node-api.js';
 import { LEADER_METADATA_KEY, notLeaderError, statusError } from './status.js';
-import { countProblem, sequenceNameProblem } from './validate.js';
+import { countFromWire, countProblem, sequenceNameProblem } from '../common/validate.js';
 
 interface NextRequest {
   sequence: string;
@@ -155,12 +155,14 @@ async function serveNextWith(
   cancelled: AbortSignal,
 ): Promise<NextResponse> {
   // Validate first: a rejected request consumes nothing.
-  const problem = sequenceNameProblem(req.sequence) ?? countProblem(req.count, node.maxCount);
+  const count = countFromWire(req.count);
+  const problem =
+    sequenceNameProblem(req.sequence) ??
+    countProblem(count, node.maxCount, "the server's --max-count");
   if (problem !== null) {
     node.nextRejected('invalid_argument');
     throw statusError(grpc.status.INVALID_ARGUMENT, problem);
   }
-  const count = req.count === 0 ? 1 : req.count;
 
   if (node.status().role !== 'leader') {
     node.nextRejected('not_leader');

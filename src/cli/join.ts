@@ -4,7 +4,7 @@
 // (cli-progress, on stderr), plain lines otherwise.
 import cliProgress from 'cli-progress';
 import type { ClusterStatus, SequenceClient } from '../client/index.js';
-import type { CliIo } from './program.js';
+import type { CliIo } from './io.js';
 import { humanMs } from './format.js';
 
 export const DEFAULT_POLL_MS = 250;

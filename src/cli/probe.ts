@@ -3,7 +3,7 @@
 // term, commit and applied index, lease, values served and skipped.
 import * as grpc from '@grpc/grpc-js';
 import type { ClusterStatus } from '../client/index.js';
-import { toBigInt } from '../client/client.js';
+import { toBigInt } from '../client/decode.js';
 import { raftseqServices } from '../client/proto.js';
 import { describeError } from './util.js';
 

@@ -19,7 +19,7 @@ import {
 import { createLogger } from '../node/logger.js';
 import type { NodeOptions } from '../node/options.js';
 import type { RunningNode } from '../server/index.js';
-import type { CliIo } from './program.js';
+import type { CliIo } from './io.js';
 import { UsageError } from './parse.js';
 import { describeError } from './util.js';
 

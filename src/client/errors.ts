@@ -1,4 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 
 /** gRPC status codes, re-exported so callers can compare `err.code` without grpc-js. */
 export { GrpcStatus };
@@ -48,4 +49,20 @@ export class RaftseqError extends Error {
     this.attempts = options.attempts ?? 0;
     this.details = options.details ?? message;
   }
+}
+
+/** `e` as a gRPC ServiceError (an Error with a numeric code), or null. */
+export function asServiceError(e: unknown): grpc.ServiceError | null {
+  if (e instanceof Error && typeof (e as Partial<grpc.ServiceError>).code === 'number') {
+    return e as grpc.ServiceError;
+  }
+  return null;
+}
+
+/** gRPC details on one line, without grpc-js's timestamps on connection errors. */
+export function cleanDetails(err: grpc.ServiceError): string {
+  const details = (err.details || err.message || statusName(err.code)).replace(/\s*\n\s*/g, '; ');
+  const conn = /connect (E[A-Z]+ \S+)/.exec(details);
+  if (conn !== null) return `connect ${(conn[1] as string).replace(/[.,;:]+$/, '')}`;
+  return details.replace(/ \(\d{4}-\d\d-\d\dT[^)]*\)/g, '');
 }

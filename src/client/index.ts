@@ -1,18 +1,22 @@
 // The raftseq client library. See SequenceClient.
-export { SequenceClient, CLIENT_DEFAULTS, LEADER_METADATA_KEY } from './client.js';
+export { SequenceClient } from './client.js';
+export { CLIENT_DEFAULTS } from './options.js';
+export { LEADER_METADATA_KEY } from './retry.js';
+export type { AddMemberRequest } from './admin.js';
 export type {
-  AddMemberRequest,
-  BackoffOptions,
-  CallOptions,
   ClusterStatus,
   MemberInfo,
   MemberRole,
   NextResult,
-  NextTransport,
-  SequenceClientOptions,
   SequenceInfo,
   TransferLeadershipResult,
-} from './client.js';
+} from './decode.js';
+export type {
+  BackoffOptions,
+  CallOptions,
+  NextTransport,
+  SequenceClientOptions,
+} from './options.js';
 export { GrpcStatus, RaftseqError, statusName } from './errors.js';
 export { SequenceLease } from './lease.js';
 export type { LeaseOptions, LeaseStats } from './lease.js';
@@ -21,6 +25,6 @@ export {
   MAX_SEQUENCE_NAME_BYTES,
   MAX_SEQUENCE_VALUE,
   hostPortProblem,
-  parseEndpoints,
   sequenceNameProblem,
-} from './validate.js';
+} from '../common/validate.js';
+export { parseEndpoints } from './validate.js';

@@ -1,6 +1,6 @@
 // Loads raftseq.v1 (Sequencer + Cluster) for the client. The client keeps its
 // own loader options, independent of the server's: the wire format is the
-// same, and these options are what the conversions in client.ts rely on
+// same, and these options are what the conversions in decode.ts rely on
 // (snake_case field names, 64-bit integers as decimal strings).
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';

@@ -1,69 +1,48 @@
-// Client-side checks mirroring the server's rules. The server stays the
-// authority; these only give a clear error without a round trip.
+// The client's side of src/common/validate.ts: the same rules, thrown as
+// RaftseqError(INVALID_ARGUMENT) before anything is sent. The server stays
+// the authority; these only give a clear error without a round trip.
+import {
+  countProblem,
+  hostPortProblem,
+  parseSequenceValue,
+  sequenceNameProblem,
+} from '../common/validate.js';
 import { GrpcStatus, RaftseqError } from './errors.js';
 
-/** Longest sequence name, in bytes. */
-export const MAX_SEQUENCE_NAME_BYTES = 200;
-/** Largest value a sequence hands out: 2^63-1. */
-export const MAX_SEQUENCE_VALUE = (1n << 63n) - 1n;
-/** Largest `count` the wire format can carry (uint32); the server's limit is lower. */
-export const MAX_WIRE_COUNT = 0xffff_ffff;
-
-const NAME_CHAR = /^[A-Za-z0-9._:/-]$/;
-
-/** Why `name` is not a valid sequence name, or null if it is. */
-export function sequenceNameProblem(name: unknown): string | null {
-  if (typeof name !== 'string') return `sequence name must be a string, got ${typeof name}`;
-  if (name.length === 0) return 'sequence name is empty';
-  const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes > MAX_SEQUENCE_NAME_BYTES) {
-    return `sequence name is ${bytes} bytes long; at most ${MAX_SEQUENCE_NAME_BYTES} are allowed`;
-  }
-  for (const ch of name) {
-    if (!NAME_CHAR.test(ch)) {
-      return `sequence name ${JSON.stringify(name)} contains ${JSON.stringify(ch)}; allowed are A-Z a-z 0-9 . _ : / -`;
-    }
-  }
-  return null;
+/** Throws RaftseqError(INVALID_ARGUMENT) with `problem`, if there is one. */
+export function check(problem: string | null): void {
+  if (problem !== null) throw new RaftseqError(GrpcStatus.INVALID_ARGUMENT, problem);
 }
 
 /** Throws RaftseqError(INVALID_ARGUMENT) unless `name` is a valid sequence name. */
 export function assertSequenceName(name: unknown): asserts name is string {
-  const problem = sequenceNameProblem(name);
-  if (problem !== null) throw new RaftseqError(GrpcStatus.INVALID_ARGUMENT, problem);
+  check(sequenceNameProblem(name));
 }
 
 /** Throws RaftseqError(INVALID_ARGUMENT) unless `count` is an integer in 1..2^32-1. */
 export function assertCount(count: unknown): asserts count is number {
-  if (
-    typeof count !== 'number' ||
-    !Number.isInteger(count) ||
-    count < 1 ||
-    count > MAX_WIRE_COUNT
-  ) {
-    throw new RaftseqError(
-      GrpcStatus.INVALID_ARGUMENT,
-      `count must be an integer from 1 to ${MAX_WIRE_COUNT}, got ${String(count)}`,
-    );
+  check(countProblem(count));
+}
+
+/** `to` as a sequence value (1 .. 2^63-1); throws RaftseqError(INVALID_ARGUMENT). */
+export function toSequenceValue(to: bigint | number | string): bigint {
+  const r = parseSequenceValue(to);
+  if (!r.ok) throw new RaftseqError(GrpcStatus.INVALID_ARGUMENT, r.problem);
+  return r.value;
+}
+
+/** Throws RaftseqError(INVALID_ARGUMENT) unless `value` is a non-empty string. */
+export function requireText(name: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || value === '') {
+    throw new RaftseqError(GrpcStatus.INVALID_ARGUMENT, `${name} is required`);
   }
 }
 
-const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?):([0-9]{1,5})$/;
-
-/** Why `value` is not a `host:port` address (IPv6 as `[::1]:7001`), or null if it is. */
-export function hostPortProblem(value: string): string | null {
-  const m = HOST_PORT.exec(value);
-  if (m === null) {
-    if (value === '') return 'address is empty; expected host:port';
-    if (!value.includes(':')) return `${JSON.stringify(value)} has no port; expected host:port`;
-    if ((value.match(/:/g) ?? []).length > 1 && !value.startsWith('[')) {
-      return `${JSON.stringify(value)} is not host:port; write IPv6 addresses as [::1]:7001`;
-    }
-    return `${JSON.stringify(value)} is not host:port`;
-  }
-  const port = Number(m[3]);
-  if (port < 1 || port > 65535) return `${JSON.stringify(value)}: port must be 1..65535`;
-  return null;
+/** Throws RaftseqError(INVALID_ARGUMENT) unless `value` is a host:port address. */
+export function requireAddress(name: string, value: unknown): asserts value is string {
+  requireText(name, value);
+  const problem = hostPortProblem(value);
+  if (problem !== null) throw new RaftseqError(GrpcStatus.INVALID_ARGUMENT, `${name}: ${problem}`);
 }
 
 /**

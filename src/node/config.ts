@@ -12,7 +12,15 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { hostPortProblem } from '../client/validate.js';
+import {
+  MAX_WIRE_COUNT,
+  hostPortProblem,
+  listenAddressProblem,
+  memberIdProblem,
+  parseInteger,
+  parseMilliseconds,
+  type Parsed,
+} from '../common/validate.js';
 import { DEFAULTS, type NodeOptions } from './options.js';
 
 /** A setting that cannot be used; the CLI reports it as a usage error (exit 2). */
@@ -37,46 +45,20 @@ export const CONFIG_ENV = 'RAFTSEQ_CONFIG';
 
 // ------------------------------------------------------------------ values
 
-/** Member ids: a letter or digit, then letters, digits, `.`, `_`, `-`; at most 64. */
-export const MEMBER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-/** Why `id` is not a valid member id, or null. */
-export function memberIdProblem(id: string): string | null {
-  if (id === '') return 'member id is empty';
-  if (!MEMBER_ID.test(id)) {
-    return `member id ${JSON.stringify(id)} must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit`;
-  }
-  return null;
-}
-
-/** host:port where port 0 (any free port) is allowed too; the problem, or null. */
-export function listenProblem(value: string): string | null {
-  const m = /^(.*):0+$/.exec(value);
-  if (m !== null) {
-    return hostPortProblem(`${m[1]}:1`) === null
-      ? null
-      : `${JSON.stringify(value)} is not host:port`;
-  }
-  return hostPortProblem(value);
-}
-
 function check(problem: string | null): void {
   if (problem !== null) throw new ConfigError(problem);
 }
 
-function integer(what: string, min: number, max: number): (v: string) => number {
-  return (value) => {
-    const v = value.trim();
-    if (!/^[0-9]+$/.test(v)) throw new ConfigError(`${what} must be an integer`);
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-      throw new ConfigError(`${what} must be from ${min} to ${max}`);
-    }
-    return n;
-  };
+function valueOf<T>(r: Parsed<T>): T {
+  if (!r.ok) throw new ConfigError(r.problem);
+  return r.value;
 }
 
-const milliseconds = integer('milliseconds', 1, 24 * 3600 * 1000);
+function integer(what: string, min: number, max: number): (v: string) => number {
+  return (value) => valueOf(parseInteger(value, what, min, max));
+}
+
+const milliseconds = (value: string): number => valueOf(parseMilliseconds(value));
 
 function leaseDrift(value: string): number {
   const n = Number(value.trim());
@@ -173,7 +155,7 @@ export const SETTINGS = [
     arg: '<host:port>',
     help: 'address the gRPC server binds (port 0: any free port; then give --advertise) [required]',
     parse: (v) => {
-      check(listenProblem(v));
+      check(listenAddressProblem(v));
       return v;
     },
   }),
@@ -223,7 +205,7 @@ export const SETTINGS = [
     arg: '<n>',
     help: 'largest count one Next may ask for',
     default: DEFAULTS.maxCount,
-    parse: integer('max count', 1, 0xffff_ffff),
+    parse: integer('max count', 1, MAX_WIRE_COUNT),
   }),
   spec({
     key: 'lease-drift',
@@ -259,7 +241,7 @@ export const SETTINGS = [
     arg: '<host:port>',
     help: 'serve Prometheus metrics at http://<host:port>/metrics (default: off)',
     parse: (v) => {
-      check(listenProblem(v));
+      check(listenAddressProblem(v));
       return v;
     },
   }),
