@@ -2,8 +2,9 @@
 // that redirects a client to the leader (pinned by the contract).
 
 import * as grpc from '@grpc/grpc-js';
+import { LEADER_METADATA_KEY } from '../common/protocol.js';
 
-export const LEADER_METADATA_KEY = 'raftseq-leader';
+export { LEADER_METADATA_KEY };
 
 /** A status error for a callback, optionally naming the leader to redirect to. */
 export function statusError(

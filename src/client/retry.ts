@@ -17,13 +17,13 @@
 // policy with its own clock and seeded randomness.
 import type * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
+import { LEADER_METADATA_KEY } from '../common/protocol.js';
 import { hostPortProblem } from '../common/validate.js';
 import { GrpcStatus, RaftseqError, asServiceError, cleanDetails, statusName } from './errors.js';
 
 // ------------------------------------------------------------------ policy
 
-/** Trailing metadata key naming the leader's advertised host:port. */
-export const LEADER_METADATA_KEY = 'raftseq-leader';
+export { LEADER_METADATA_KEY };
 
 /** Overall deadline of a call, retries included (ms). */
 export const DEADLINE_MS = 10_000;

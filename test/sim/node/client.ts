@@ -1,31 +1,22 @@
 // Simulated clients: they reach the real gRPC handlers of the real nodes
-// through a simulated client network, and retry the way SequenceClient and
-// the CLI do: follow the leader named in a redirect at once, otherwise try the
-// next endpoint; after a round of failures back off (full jitter, doubling);
+// through a simulated client network, and retry with SequenceClient's own
+// policy (src/client/retry.ts): follow the leader named in a redirect at
+// once, otherwise try the next endpoint; after a round of failures back off;
 // give each attempt a 3 s deadline within an overall deadline. An attempt
 // that times out cancels the call on the server, as gRPC does; its answer,
 // if the server still sends one, is lost.
 
 import * as grpc from '@grpc/grpc-js';
+import {
+  ATTEMPT_TIMEOUT_MS,
+  DEADLINE_MS,
+  MAX_REDIRECTS,
+  isRetryable,
+  nextBackoffMs,
+} from '../../../src/client/retry.js';
 import type { Prng } from '../../support/prng.js';
 import type { Outcome } from './calls.js';
 import { MS } from './scheduler.js';
-
-/** The retry policy (SequenceClient's defaults, src/client/client.ts). */
-export const RETRY = {
-  deadlineMs: 10_000,
-  attemptTimeoutMs: 3_000,
-  backoffInitialMs: 25,
-  backoffMaxMs: 1_000,
-  maxRedirects: 8,
-} as const;
-
-const RETRYABLE = new Set([
-  grpc.status.UNAVAILABLE,
-  grpc.status.DEADLINE_EXCEEDED,
-  grpc.status.ABORTED,
-  grpc.status.RESOURCE_EXHAUSTED,
-]);
 
 /** What the world offers a client: endpoints, the clock, and one attempt. */
 export interface ClientWorld {
@@ -63,7 +54,7 @@ export function callWithRetries(
   request: Record<string, unknown>,
   opts: { deadlineMs?: number; start?: string | null } = {},
 ): Promise<CallResult> {
-  const deadline = w.now() + (opts.deadlineMs ?? RETRY.deadlineMs) * MS;
+  const deadline = w.now() + (opts.deadlineMs ?? DEADLINE_MS) * MS;
   const endpoints = w.endpoints();
   let target = opts.start ?? (endpoints[w.rng.int(endpoints.length)] as string);
   let attempts = 0;
@@ -84,7 +75,7 @@ export function callWithRetries(
         return;
       }
       attempts++;
-      const attemptMs = Math.min(left, RETRY.attemptTimeoutMs);
+      const attemptMs = Math.min(left, ATTEMPT_TIMEOUT_MS);
       let settled = false;
       const finish = (o: Outcome): void => {
         if (settled) return;
@@ -103,13 +94,13 @@ export function callWithRetries(
       );
     };
     const onOutcome = (o: Outcome): void => {
-      if (o.code === grpc.status.OK || !RETRYABLE.has(o.code)) {
+      if (o.code === grpc.status.OK || !isRetryable(o.code)) {
         resolve({ outcome: o, attempts, endpoint: target });
         return;
       }
       last = o;
       tried.add(target);
-      if (o.leader !== null && o.leader !== target && redirects < RETRY.maxRedirects) {
+      if (o.leader !== null && o.leader !== target && redirects < MAX_REDIRECTS) {
         redirects++;
         target = o.leader;
         attempt();
@@ -123,11 +114,10 @@ export function callWithRetries(
         return;
       }
       tried.clear();
-      const cap = Math.min(RETRY.backoffMaxMs, RETRY.backoffInitialMs * 2 ** round);
-      round++;
+      const pause = nextBackoffMs(round++, () => w.rng.float());
       const all = w.endpoints();
       target = all[w.rng.int(all.length)] as string;
-      w.after(Math.max(1, w.rng.float() * cap) * MS, attempt);
+      w.after(Math.max(1, pause) * MS, attempt);
     };
     attempt();
   });
