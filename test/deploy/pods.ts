@@ -34,7 +34,7 @@ const ROOT = packageRoot();
 const SUBNET_PREFIX = '10.244.0.';
 
 /** Why pods cannot be run here, or null when they can. */
-export function unavailableReason(): string | null {
+export function podsUnavailable(): string | null {
   if (process.getuid?.() !== 0) return 'needs root (network and mount namespaces)';
   const ip = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   if (ip.error !== undefined || ip.status !== 0) return 'needs iproute2 (`ip netns`)';
