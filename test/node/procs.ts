@@ -27,6 +27,8 @@ export interface ClusterOptions {
   electionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   extraArgs?: string[];
+  /** Arguments for one node only (after extraArgs), e.g. its own --metrics-listen port. */
+  nodeArgs?: (id: string) => string[];
 }
 
 /** Free loopback ports (bound then released). */
@@ -114,6 +116,7 @@ export class ProcCluster {
       'info',
       '--enable-fault-injection',
       ...(this.opts.extraArgs ?? []),
+      ...(this.opts.nodeArgs?.(n.id) ?? []),
     ];
     const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout?.pipe(n.logFile, { end: false });
