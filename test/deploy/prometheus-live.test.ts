@@ -1,4 +1,5 @@
-// The no-leader alert against a real cluster: three raftseq processes with
+// The no-leader alert against a real cluster (and every dashboard query and
+// rule expression evaluated by a real Prometheus): three raftseq processes with
 // --metrics-listen, a real Prometheus (Debian's binary, on 127.0.0.1, its
 // own config and storage in a temporary directory, scraping and evaluating
 // every second) loading deploy/prometheus/raftseq.rules.yml. Two members are
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ProcCluster, freePorts, sleep } from '../node/procs.js';
+import { dashboardQueries, readDashboard, ruleQueries } from './promql.js';
 import { RULES_FILE, prometheusTool } from './tools.js';
 
 const prometheus = prometheusTool('prometheus');
@@ -154,6 +156,15 @@ describe.skipIf(prometheus.skip !== null)(
         return rule?.health === 'ok' && !rule.lastEvaluation.startsWith('0001') ? true : null;
       });
       expect(await alerts()).toEqual([]);
+
+      // Prometheus 2.42 (not only the newer grammar the dashboard test parses
+      // with) evaluates every dashboard query and rule expression.
+      for (const q of [...dashboardQueries(readDashboard()), ...ruleQueries()]) {
+        await expect(
+          get(`/api/v1/query?query=${encodeURIComponent(q.expr)}`),
+          q.where,
+        ).resolves.toBeDefined();
+      }
 
       // Stop both followers: the leader loses its quorum and steps down.
       const leader = await cluster.leader();
