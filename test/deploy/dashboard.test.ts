@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SequenceClient } from '../../src/client/index.js';
-import { startNode, type RunningNode } from '../../src/node/index.js';
+import { startNode, type RunningNode } from '../../src/server/index.js';
 import { DEFAULTS } from '../../src/node/options.js';
 import { freePorts } from '../ops/helpers.js';
 import {
@@ -45,7 +45,7 @@ describe('dashboard and alert rules against a real node', () => {
     const client = new SequenceClient({ endpoints: [addr], deadlineMs: 10_000 });
     await client.next('orders', 3);
     client.close();
-    const res = await fetch(`http://127.0.0.1:${node.host.metrics.port}/metrics`);
+    const res = await fetch(`http://127.0.0.1:${node.metrics.port}/metrics`);
     served = servedSeriesNames(await res.text());
   });
 
