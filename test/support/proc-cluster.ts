@@ -49,14 +49,25 @@ export interface ProcNode {
   logFile: string;
   /** The running process, or null once it exited. */
   proc: ChildProc | null;
+  /** The port of its metrics endpoint (with --metrics-listen), as its last start logged it. */
+  metricsPort: number | null;
 }
 
-/** `{"msg":"serving", "port": N}` in a node's JSON log: the port, else undefined. */
-export function servingPort(line: string): number | undefined {
+/**
+ * `{"msg":"serving", "port": N[, "metricsPort": M]}` in a node's JSON log:
+ * the bound ports, else undefined.
+ */
+export function servingPorts(
+  line: string,
+): { port: number; metricsPort: number | null } | undefined {
   if (!line.includes('"msg":"serving"')) return undefined;
   try {
-    const rec = JSON.parse(line) as { msg?: unknown; port?: unknown };
-    return rec.msg === 'serving' && typeof rec.port === 'number' ? rec.port : undefined;
+    const rec = JSON.parse(line) as { msg?: unknown; port?: unknown; metricsPort?: unknown };
+    if (rec.msg !== 'serving' || typeof rec.port !== 'number') return undefined;
+    return {
+      port: rec.port,
+      metricsPort: typeof rec.metricsPort === 'number' ? rec.metricsPort : null,
+    };
   } catch {
     return undefined;
   }
@@ -201,6 +212,7 @@ export class ProcCluster {
       dataDir: join(this.dir, id),
       logFile: join(this.dir, `${id}.log`),
       proc: null,
+      metricsPort: null,
     };
   }
 
@@ -238,12 +250,13 @@ export class ProcCluster {
     void proc.exited.then(() => {
       if (n.proc === proc) n.proc = null;
     });
-    const port = await proc.waitForLine(
-      servingPort,
+    const { port, metricsPort } = await proc.waitForLine(
+      servingPorts,
       'its "serving" log line',
       o.startTimeoutMs ?? 60_000,
     );
     if (port !== n.port) throw new Error(`${n.id} serves on port ${port}, not ${n.port}`);
+    n.metricsPort = metricsPort;
     return proc;
   }
 }
