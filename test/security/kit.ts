@@ -6,6 +6,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa, issueCertificate, loadCa, type PemPair } from '../../src/security/certs.js';
+import { TlsFiles, channelCredentials } from '../../src/security/tls.js';
 import {
   callIdentity,
   describeIdentity,
@@ -62,6 +63,13 @@ export function writeTlsFiles(
   return files;
 }
 
+/** Channel credentials that trust `caPem` and present no certificate. */
+export function trustOnly(caPem: string): grpc.ChannelCredentials {
+  const ca = join(tempDir(), 'ca.pem');
+  writeFileSync(ca, caPem);
+  return channelCredentials(new TlsFiles({ ca }));
+}
+
 // ------------------------------------------------------------ echo server
 
 const raw = (b: Buffer): Buffer => b;
@@ -91,8 +99,12 @@ export function echoService(paths: string[]): grpc.ServiceDefinition {
 }
 
 function echoHandlers(paths: string[]): grpc.UntypedServiceImplementation {
-  const who = (call: AuthContextSource): Buffer =>
-    Buffer.from(describeIdentity(callIdentity(call)));
+  // The caller's identity, and whether an authorization header reached the handler.
+  const who = (call: AuthContextSource & { metadata: grpc.Metadata }): Buffer =>
+    Buffer.from(
+      describeIdentity(callIdentity(call)) +
+        (call.metadata.get('authorization').length > 0 ? ' +authorization' : ''),
+    );
   const impl: grpc.UntypedServiceImplementation = {};
   paths.forEach((_p, i) => {
     impl[`M${i}`] = (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>

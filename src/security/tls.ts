@@ -1,0 +1,383 @@
+// TLS for the one port: --cert/--key/--ca turned into grpc-js server and
+// channel credentials that follow the files as they are replaced.
+//
+// Rotation rides on grpc-js 1.14's certificate providers: a server built on
+// experimental.createCertificateProviderServerCredentials calls
+// setSecureContext() on every update (new connections get it, established
+// ones keep theirs), and channel credentials built on
+// createCertificateProviderChannelCredentials build each new connection's
+// context from the latest update. The polling itself is grpc-js's
+// FileWatcherCertificateProvider. TlsFiles stands between the two because the
+// watcher alone publishes whatever it reads: a key replaced before its
+// certificate (two renames are not atomic together), or a file briefly
+// missing, makes it publish a mismatched pair or nothing, and the server then
+// drops every new connection until the next poll. TlsFiles checks each update
+// (the certificate matches the key, the CA parses) and keeps the last good
+// one, reporting the problem once.
+//
+// The server asks for a client certificate but does not require one at the
+// handshake: health checking stays open and plain clients may call what
+// policy.ts lets them. A certificate that --ca does not verify makes no
+// identity (see identity.ts).
+import { experimental, type ChannelCredentials, type ServerCredentials } from '@grpc/grpc-js';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { PeerCertificate } from 'node:tls';
+import { describeIdentity, identityFromPeerCertificate, memberUri } from './identity.js';
+
+/** How often the files are polled by default: replaced files take effect within 10 s. */
+export const TLS_REFRESH_MS = 5_000;
+
+export interface ServerTlsFiles {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+export interface ClientTlsFiles {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
+/** A combination of security options that cannot work; the CLI exits 2 on it. */
+export class TlsUsageError extends Error {
+  override name = 'TlsUsageError';
+}
+
+const list = (names: string[]): string =>
+  names.length === 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+
+/**
+ * serve's --cert/--key/--ca (all three or none) and the options that need
+ * them; null for plaintext. Throws TlsUsageError naming what is missing.
+ */
+export function serverTlsFiles(o: {
+  cert?: string | undefined;
+  key?: string | undefined;
+  ca?: string | undefined;
+  adminTokenFile?: string | undefined;
+  clientCertAuth?: boolean | undefined;
+}): ServerTlsFiles | null {
+  const given = { '--cert': o.cert, '--key': o.key, '--ca': o.ca };
+  const missing = Object.entries(given)
+    .filter(([, v]) => v === undefined || v === '')
+    .map(([k]) => k);
+  if (missing.length === 3) {
+    const needy = [
+      o.adminTokenFile !== undefined ? '--admin-token-file' : null,
+      o.clientCertAuth === true ? '--client-cert-auth' : null,
+    ].filter((x): x is string => x !== null);
+    if (needy.length > 0) {
+      throw new TlsUsageError(`${list(needy)} need TLS: give --cert, --key and --ca too`);
+    }
+    return null;
+  }
+  if (missing.length > 0) {
+    throw new TlsUsageError(
+      `TLS needs --cert, --key and --ca together; ${list(missing)} ${missing.length === 1 ? 'is' : 'are'} missing`,
+    );
+  }
+  return { cert: o.cert ?? '', key: o.key ?? '', ca: o.ca ?? '' };
+}
+
+/**
+ * A client's --ca/--cert/--key/--token-file: --ca turns TLS on, --cert and
+ * --key go together and need --ca, a token is only sent over TLS. Null for
+ * plaintext; throws TlsUsageError.
+ */
+export function clientTlsFiles(o: {
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+  tokenFile?: string | undefined;
+}): ClientTlsFiles | null {
+  const has = (v: string | undefined): v is string => v !== undefined && v !== '';
+  if (has(o.cert) !== has(o.key)) {
+    throw new TlsUsageError(has(o.cert) ? '--cert needs --key' : '--key needs --cert');
+  }
+  if (!has(o.ca)) {
+    if (has(o.cert))
+      throw new TlsUsageError('--cert and --key need --ca (the CA that signed the server)');
+    if (has(o.tokenFile))
+      throw new TlsUsageError('--token-file needs --ca: a token is only sent over TLS');
+    return null;
+  }
+  return has(o.cert) && has(o.key) ? { ca: o.ca, cert: o.cert, key: o.key } : { ca: o.ca };
+}
+
+// ------------------------------------------------------------ the files
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** Why a CA bundle cannot be used, or null. Every certificate in it must parse. */
+export function caProblem(ca: Buffer): string | null {
+  const blocks = ca.toString('utf8').match(PEM_CERT) ?? [];
+  if (blocks.length === 0) return 'holds no PEM certificate';
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block);
+    } catch {
+      return `certificate ${i + 1} of ${blocks.length} does not parse`;
+    }
+  }
+  return null;
+}
+
+/** Why a certificate and key cannot serve together, or null. */
+export function identityProblem(cert: Buffer, key: Buffer): string | null {
+  let x: X509Certificate;
+  try {
+    x = new X509Certificate(cert);
+  } catch {
+    return 'the certificate is not a PEM certificate';
+  }
+  try {
+    if (!x.checkPrivateKey(createPrivateKey(key)))
+      return 'the key does not belong to the certificate';
+  } catch {
+    return 'the key is not a PEM private key';
+  }
+  return null;
+}
+
+export type TlsFileEvent =
+  | { kind: 'reloaded'; what: 'certificate' | 'ca'; detail: string }
+  | { kind: 'error'; message: string };
+
+export interface TlsWatchOptions {
+  /** How often the files are read again (default TLS_REFRESH_MS). */
+  refreshMs?: number;
+  /** Reloads and rejected updates, for the log. */
+  onEvent?: (event: TlsFileEvent) => void;
+}
+
+type Identity = experimental.IdentityCertificateUpdate;
+
+function readOrThrow(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(
+      `${flag} ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    );
+  }
+}
+
+function certSummary(cert: Buffer): string {
+  const x = new X509Certificate(cert);
+  return `serial ${x.serialNumber}, valid until ${new Date(x.validTo).toISOString()}`;
+}
+
+/**
+ * The certificate, key and CA files as a grpc-js CertificateProvider: read at
+ * once (a missing or bad file throws a one-line Error naming the flag), then
+ * polled while a server or channel uses them, publishing only good updates.
+ */
+export class TlsFiles implements experimental.CertificateProvider {
+  private ca: Buffer;
+  private identity: Identity | null = null;
+  private readonly caListeners = new Set<experimental.CaCertificateUpdateListener>();
+  private readonly identityListeners = new Set<experimental.IdentityCertificateUpdateListener>();
+  private readonly watcher: experimental.FileWatcherCertificateProvider;
+  private watching = false;
+  private lastProblem: string | null = null;
+
+  constructor(
+    readonly files: ClientTlsFiles,
+    private readonly options: TlsWatchOptions = {},
+  ) {
+    this.ca = readOrThrow(files.ca, '--ca');
+    const ca = caProblem(this.ca);
+    if (ca !== null) throw new Error(`--ca ${files.ca}: ${ca}`);
+    if (files.cert !== undefined && files.key !== undefined) {
+      const certificate = readOrThrow(files.cert, '--cert');
+      const privateKey = readOrThrow(files.key, '--key');
+      const problem = identityProblem(certificate, privateKey);
+      if (problem !== null) throw new Error(`--cert ${files.cert}, --key ${files.key}: ${problem}`);
+      this.identity = { certificate, privateKey };
+    }
+    this.watcher = new experimental.FileWatcherCertificateProvider({
+      caCertificateFile: files.ca,
+      ...(this.identity !== null ? { certificateFile: files.cert, privateKeyFile: files.key } : {}),
+      refreshIntervalMs: options.refreshMs ?? TLS_REFRESH_MS,
+    });
+  }
+
+  /** The certificate and key in use (null for a client without one). */
+  currentIdentity(): Identity | null {
+    return this.identity;
+  }
+
+  /** The CA bundle in use. */
+  currentCa(): Buffer {
+    return this.ca;
+  }
+
+  addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.refreshIfIdle();
+    this.caListeners.add(listener);
+    process.nextTick(listener, { caCertificate: this.ca });
+    this.watchWhileUsed();
+  }
+
+  removeCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.caListeners.delete(listener);
+    this.watchWhileUsed();
+  }
+
+  addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.refreshIfIdle();
+    this.identityListeners.add(listener);
+    process.nextTick(listener, this.identity);
+    this.watchWhileUsed();
+  }
+
+  removeIdentityCertificateListener(
+    listener: experimental.IdentityCertificateUpdateListener,
+  ): void {
+    this.identityListeners.delete(listener);
+    this.watchWhileUsed();
+  }
+
+  /**
+   * Nobody polled the files while nobody listened (a client between two
+   * channels, say), and the watcher drops a read that completes after its
+   * last listener left: read them now, so a new listener starts current.
+   */
+  private refreshIfIdle(): void {
+    if (this.watching) return;
+    const read = (path: string): Buffer | null => {
+      try {
+        return readFileSync(path);
+      } catch {
+        return null;
+      }
+    };
+    const ca = read(this.files.ca);
+    this.onCaRead(ca === null ? null : { caCertificate: ca });
+    if (this.identity !== null && this.files.cert !== undefined && this.files.key !== undefined) {
+      const certificate = read(this.files.cert);
+      const privateKey = read(this.files.key);
+      this.onIdentityRead(
+        certificate === null || privateKey === null ? null : { certificate, privateKey },
+      );
+    }
+  }
+
+  /** Polls (through the watcher) exactly while someone listens, so no timer outlives its server. */
+  private watchWhileUsed(): void {
+    const used = this.caListeners.size + this.identityListeners.size > 0;
+    if (used === this.watching) return;
+    this.watching = used;
+    if (used) {
+      this.watcher.addCaCertificateListener(this.onCaRead);
+      if (this.identity !== null) this.watcher.addIdentityCertificateListener(this.onIdentityRead);
+    } else {
+      this.watcher.removeCaCertificateListener(this.onCaRead);
+      this.watcher.removeIdentityCertificateListener(this.onIdentityRead);
+    }
+  }
+
+  private problem(message: string): void {
+    if (message === this.lastProblem) return; // once per distinct problem, not every poll
+    this.lastProblem = message;
+    this.options.onEvent?.({ kind: 'error', message });
+  }
+
+  private readonly onCaRead = (update: experimental.CaCertificateUpdate | null): void => {
+    const path = this.files.ca;
+    const problem = update === null ? this.unreadable(path) : caProblem(update.caCertificate);
+    if (problem !== null || update === null) {
+      this.problem(`--ca ${path}: ${problem}; keeping the previous CA`);
+      return;
+    }
+    if (update.caCertificate.equals(this.ca)) return;
+    this.ca = update.caCertificate;
+    this.lastProblem = null;
+    const count = (this.ca.toString('utf8').match(PEM_CERT) ?? []).length;
+    this.options.onEvent?.({ kind: 'reloaded', what: 'ca', detail: `${count} certificate(s)` });
+    for (const l of this.caListeners) l({ caCertificate: this.ca });
+  };
+
+  private readonly onIdentityRead = (update: Identity | null): void => {
+    const where = `--cert ${this.files.cert}, --key ${this.files.key}`;
+    const problem =
+      update === null
+        ? (this.unreadable(this.files.cert) ?? this.unreadable(this.files.key) ?? 'unreadable')
+        : identityProblem(update.certificate, update.privateKey);
+    if (problem !== null || update === null) {
+      this.problem(`${where}: ${problem}; keeping the previous certificate`);
+      return;
+    }
+    const current = this.identity;
+    if (
+      current !== null &&
+      update.certificate.equals(current.certificate) &&
+      update.privateKey.equals(current.privateKey)
+    ) {
+      return;
+    }
+    this.identity = update;
+    this.lastProblem = null;
+    this.options.onEvent?.({
+      kind: 'reloaded',
+      what: 'certificate',
+      detail: certSummary(update.certificate),
+    });
+    for (const l of this.identityListeners) l(update);
+  };
+
+  /** Why a file the watcher could not read is unreadable (only on that rare path). */
+  private unreadable(path: string | undefined): string | null {
+    if (path === undefined) return null;
+    try {
+      readFileSync(path);
+      return null;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    }
+  }
+}
+
+// ------------------------------------------------------------ credentials
+
+/** Server credentials for --cert/--key/--ca that follow the files. */
+export function serverCredentials(files: TlsFiles): ServerCredentials {
+  if (files.currentIdentity() === null) throw new Error('a TLS server needs --cert and --key');
+  // The declared parameter names of createCertificateProviderServerCredentials
+  // (ca, identity) are the reverse of what grpc-js 1.14 does with them
+  // (identity, ca); one provider for both makes the order moot.
+  return experimental.createCertificateProviderServerCredentials(files, files, false);
+}
+
+/**
+ * Channel credentials that trust --ca and present --cert/--key when given.
+ *
+ * By default the server's certificate must name the host dialled (DNS or IP
+ * SAN), as for any TLS client. A member dialling a peer passes
+ * `expectMember`: the peer's certificate must then carry
+ * raftseq://member/<that id> instead, because a node's identity is its id and
+ * the address it dials may be a proxy's or a NAT's.
+ */
+export function channelCredentials(
+  files: TlsFiles,
+  opts: { expectMember?: string } = {},
+): ChannelCredentials {
+  const identity = files.currentIdentity() !== null ? files : null;
+  const expect = opts.expectMember;
+  const verify =
+    expect === undefined
+      ? {}
+      : {
+          checkServerIdentity: (host: string, cert: PeerCertificate): Error | undefined => {
+            const id = identityFromPeerCertificate(cert);
+            if (id?.kind === 'member' && id.id === expect) return undefined;
+            return new Error(
+              `${host} presented ${describeIdentity(id)}, not the certificate of member ${memberUri(expect)}`,
+            );
+          },
+        };
+  return experimental.createCertificateProviderChannelCredentials(files, identity, verify);
+}
