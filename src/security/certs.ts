@@ -16,9 +16,9 @@ import { X509Certificate, createPrivateKey, KeyObject, randomBytes, webcrypto } 
 import { isIP } from 'node:net';
 import { constants, existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { memberIdProblem } from '../node/config.js';
 import { adminNameProblem, adminUri, memberUri } from './identity.js';
+import { CA_DAYS, LEAF_DAYS, certFiles, hostProblem } from './cert-profile.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -30,8 +30,6 @@ const CA_CURVES: Record<string, { namedCurve: string; hash: string }> = {
   secp384r1: { namedCurve: 'P-384', hash: 'SHA-384' },
 };
 
-export const CA_DAYS = 3650;
-export const LEAF_DAYS = 365;
 /** Certificates start a little in the past so a peer whose clock runs behind accepts them. */
 const BACKDATE_MS = 5 * 60_000;
 const DAY_MS = 24 * 3600_000;
@@ -59,33 +57,20 @@ export interface ValidityOptions {
   now?: Date;
 }
 
-/** Why `host` cannot be a DNS or IP SAN of a member certificate, or null. */
-export function hostProblem(host: string): string | null {
-  if (host === '') return 'empty host name';
-  if (isIP(host) !== 0) return null;
-  const label = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
-  const labels = host.replace(/\.$/, '').split('.');
-  if (host.length > 253 || !labels.every((l, i) => label.test(l) || (i === 0 && l === '*'))) {
-    return `${JSON.stringify(host)} is neither an IP address nor a DNS name`;
-  }
-  return null;
-}
-
-/** A comma-separated host list, each checked; throws an Error naming the first bad one. */
-export function parseHosts(list: string): string[] {
-  const hosts = list.split(',').map((h) => h.trim());
-  for (const h of hosts) {
-    const problem = hostProblem(h);
-    if (problem !== null) throw new Error(`--host: ${problem}`);
-  }
-  return [...new Set(hosts)];
-}
-
 /** A random positive 128-bit serial number (RFC 5280 allows up to 20 octets). */
 function serialNumber(): string {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0] ?? 0) & 0x7f || 0x01; // positive, and no leading zero octet to strip
   return bytes.toString('hex');
+}
+
+/**
+ * PEM ending in a newline, as openssl writes it: @peculiar/x509 ends at the
+ * dashes, and `cat old/ca.pem new/ca.pem` (a CA bundle for a rotation) would
+ * then glue two certificates into one line that OpenSSL rejects whole.
+ */
+function certPem(cert: x509.X509Certificate): string {
+  return `${cert.toString('pem')}\n`;
 }
 
 function pkcs8Pem(key: CryptoKey): string {
@@ -132,7 +117,7 @@ export async function createCa(options: ValidityOptions = {}): Promise<PemPair> 
     },
     webcrypto,
   );
-  return { cert: cert.toString('pem'), key: pkcs8Pem(keys.privateKey) };
+  return { cert: certPem(cert), key: pkcs8Pem(keys.privateKey) };
 }
 
 /** Reads a CA certificate and key, checking they belong together and can sign. */
@@ -234,25 +219,10 @@ export async function issueCertificate(
     },
     webcrypto,
   );
-  return { cert: cert.toString('pem'), key: pkcs8Pem(keys.privateKey), notAfter };
+  return { cert: certPem(cert), key: pkcs8Pem(keys.privateKey), notAfter };
 }
 
 // ------------------------------------------------------------------ files
-
-/** Where `raftseq certs` keeps each certificate and key under --dir. */
-export const certFiles = {
-  ca: (dir: string) => ({ cert: join(dir, 'ca.pem'), key: join(dir, 'ca-key.pem') }),
-  // Prefixed by kind, so that no member id or admin name can land on ca.pem
-  // or on each other's files.
-  member: (dir: string, id: string) => ({
-    cert: join(dir, `member-${id}.pem`),
-    key: join(dir, `member-${id}-key.pem`),
-  }),
-  admin: (dir: string, name: string) => ({
-    cert: join(dir, `admin-${name}.pem`),
-    key: join(dir, `admin-${name}-key.pem`),
-  }),
-};
 
 export interface WriteOptions {
   /** Replace files that exist (atomically: a reader sees the old file or the new one). */

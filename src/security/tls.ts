@@ -110,9 +110,24 @@ export function clientTlsFiles(o: {
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
+/** The PEM certificates of a CA bundle. */
+function pemBlocks(ca: Buffer): string[] {
+  return ca.toString('utf8').match(PEM_CERT) ?? [];
+}
+
+/**
+ * A CA bundle as OpenSSL wants it: one certificate after another, each on its
+ * own lines. Bundles made by hand (`cat a.pem b.pem`) may glue one
+ * certificate's last line to the next one's first when a file lacks its final
+ * newline, and OpenSSL then rejects the whole bundle.
+ */
+export function normalizeCa(ca: Buffer): Buffer {
+  return Buffer.from(pemBlocks(ca).join('\n') + '\n');
+}
+
 /** Why a CA bundle cannot be used, or null. Every certificate in it must parse. */
 export function caProblem(ca: Buffer): string | null {
-  const blocks = ca.toString('utf8').match(PEM_CERT) ?? [];
+  const blocks = pemBlocks(ca);
   if (blocks.length === 0) return 'holds no PEM certificate';
   for (const [i, block] of blocks.entries()) {
     try {
@@ -188,9 +203,10 @@ export class TlsFiles implements experimental.CertificateProvider {
     readonly files: ClientTlsFiles,
     private readonly options: TlsWatchOptions = {},
   ) {
-    this.ca = readOrThrow(files.ca, '--ca');
-    const ca = caProblem(this.ca);
-    if (ca !== null) throw new Error(`--ca ${files.ca}: ${ca}`);
+    const ca = readOrThrow(files.ca, '--ca');
+    const problem = caProblem(ca);
+    if (problem !== null) throw new Error(`--ca ${files.ca}: ${problem}`);
+    this.ca = normalizeCa(ca);
     if (files.cert !== undefined && files.key !== undefined) {
       const certificate = readOrThrow(files.cert, '--cert');
       const privateKey = readOrThrow(files.key, '--key');
@@ -293,10 +309,11 @@ export class TlsFiles implements experimental.CertificateProvider {
       this.problem(`--ca ${path}: ${problem}; keeping the previous CA`);
       return;
     }
-    if (update.caCertificate.equals(this.ca)) return;
-    this.ca = update.caCertificate;
+    const ca = normalizeCa(update.caCertificate);
+    if (ca.equals(this.ca)) return;
+    this.ca = ca;
     this.lastProblem = null;
-    const count = (this.ca.toString('utf8').match(PEM_CERT) ?? []).length;
+    const count = pemBlocks(ca).length;
     this.options.onEvent?.({ kind: 'reloaded', what: 'ca', detail: `${count} certificate(s)` });
     for (const l of this.caListeners) l({ caCertificate: this.ca });
   };

@@ -5,16 +5,13 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CA_DAYS, certFiles, hostProblem, parseHosts } from '../../src/security/cert-profile.js';
 import {
-  CA_DAYS,
-  certFiles,
   createCa,
-  hostProblem,
   initCaInDir,
   issueCertificate,
   issueInDir,
   loadCa,
-  parseHosts,
 } from '../../src/security/certs.js';
 import { callOnce, cleanupDirs, startEchoServer, tempDir, type TestServer } from './kit.js';
 
@@ -37,6 +34,9 @@ describe('createCa', () => {
     const key = createPrivateKey(pair.key);
     expect(key.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
     expect(pair.key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    // Files end in a newline, so that `cat a.pem b.pem` makes a valid bundle.
+    expect(pair.cert).toMatch(/-----END CERTIFICATE-----\n$/);
+    expect(pair.key).toMatch(/-----END PRIVATE KEY-----\n$/);
     expect(new Date(ca.validTo).getTime()).toBe(
       new Date('2030-01-01T00:00:00Z').getTime() + CA_DAYS * 24 * 3600_000,
     );

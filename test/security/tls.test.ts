@@ -153,6 +153,25 @@ describe('a TLS server and its clients', () => {
     });
   });
 
+  it('a --ca bundle of two CAs (mid-rotation) lets members of both in', async () => {
+    const oldPki = await makePki();
+    const newPki = await makePki();
+    // Glued as `cat` glues a file without its final newline.
+    const bundle = oldPki.ca.cert.trimEnd() + newPki.ca.cert;
+    const server = await tlsServer(
+      new TlsFiles(writeTlsFiles(tempDir(), await oldPki.member('n1'), bundle)),
+    );
+    for (const [pki, id] of [
+      [oldPki, 'n2'],
+      [newPki, 'n3'],
+    ] as const) {
+      const creds = channelCredentials(
+        new TlsFiles(writeTlsFiles(tempDir(), await pki.member(id), bundle)),
+      );
+      expect(await callOnce(server.address, creds)).toEqual({ ok: `raftseq://member/${id}` });
+    }
+  });
+
   it('a peer is checked by member id, not by host name', async () => {
     const pki = await makePki();
     // n1's certificate names only a host that is not the one dialled.
