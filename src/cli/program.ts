@@ -31,6 +31,7 @@ import {
   parseSequenceValue,
 } from './parse.js';
 import { addServeCommand } from './serve.js';
+import { addCertsCommand } from './certs.js';
 import { describeError, oneLine } from './util.js';
 
 /** Where the CLI reads and writes; replaced in tests. */
@@ -100,6 +101,7 @@ Examples:
     );
 
   addServeCommand(program, io, exitCode);
+  addCertsCommand(program, io);
 
   // ------------------------------------------------------------------ next
   clientCommand(program, 'next', io)
