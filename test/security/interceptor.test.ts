@@ -21,14 +21,10 @@ import {
   type CallResult,
   type Pki,
   type TestServer,
+  RPC,
 } from './kit.js';
 
-const SEND = '/raftseq.v1.Raft/Send';
-const REGISTER = '/raftseq.v1.Cluster/RegisterMember';
-const ADD = '/raftseq.v1.Cluster/AddMember';
-const STATUS = '/raftseq.v1.Cluster/Status';
-const NEXT = '/raftseq.v1.Sequencer/Next';
-const HEALTH = '/grpc.health.v1.Health/Check';
+const { SEND, REGISTER, ADD, STATUS, NEXT, HEALTH } = RPC;
 const PATHS = [SEND, REGISTER, ADD, STATUS, NEXT, HEALTH];
 const TOKEN = 'ops-token-0123456789abcdef';
 

@@ -13,6 +13,16 @@ import {
   type AuthContextSource,
 } from '../../src/security/identity.js';
 
+/** Full paths of raftseq RPCs, one of each class, as the policy and the interceptor see them. */
+export const RPC = {
+  SEND: '/raftseq.v1.Raft/Send',
+  REGISTER: '/raftseq.v1.Cluster/RegisterMember',
+  ADD: '/raftseq.v1.Cluster/AddMember',
+  STATUS: '/raftseq.v1.Cluster/Status',
+  NEXT: '/raftseq.v1.Sequencer/Next',
+  HEALTH: '/grpc.health.v1.Health/Check',
+} as const;
+
 const dirs: string[] = [];
 
 /** A fresh temporary directory, removed by cleanupDirs(). */
@@ -30,6 +40,17 @@ export function cleanupDirs(): void {
 export function replaceFile(path: string, text: string | Buffer): void {
   writeFileSync(`${path}.new`, text, { mode: 0o600 });
   renameSync(`${path}.new`, path);
+}
+
+/** Replaces a node's or client's files with a new pair and CA bundle: CA, key, then certificate. */
+export function replaceTlsFiles(
+  files: { cert: string; key: string; ca: string },
+  pair: PemPair,
+  ca: string,
+): void {
+  replaceFile(files.ca, ca);
+  replaceFile(files.key, pair.key);
+  replaceFile(files.cert, pair.cert);
 }
 
 export interface Pki {
@@ -176,6 +197,18 @@ export function callOnce(
         resolve(err ? { code: err.code, details: err.details } : { ok: String(value) });
       },
     );
+  });
+}
+
+/** The answer of the first call (each on a new connection) that succeeds, within a bounded wait. */
+export function firstSuccess(
+  what: string,
+  target: string,
+  credentials: grpc.ChannelCredentials,
+): Promise<string> {
+  return eventually(what, async () => {
+    const r = await callOnce(target, credentials);
+    return 'ok' in r ? r.ok : undefined;
   });
 }
 

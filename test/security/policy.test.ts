@@ -8,6 +8,7 @@ import {
   classifyRpc,
   type TokenVerdict,
 } from '../../src/security/policy.js';
+import { RPC } from './kit.js';
 
 describe('classifyRpc', () => {
   it.each([
@@ -53,12 +54,7 @@ type Row = [
   caller?: string,
 ];
 
-const ADD = '/raftseq.v1.Cluster/AddMember';
-const STATUS = '/raftseq.v1.Cluster/Status';
-const NEXT = '/raftseq.v1.Sequencer/Next';
-const SEND = '/raftseq.v1.Raft/Send';
-const REGISTER = '/raftseq.v1.Cluster/RegisterMember';
-const HEALTH = '/grpc.health.v1.Health/Check';
+const { SEND, REGISTER, ADD, STATUS, NEXT, HEALTH } = RPC;
 
 const table: Row[] = [
   // Health is always open.

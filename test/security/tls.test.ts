@@ -19,9 +19,11 @@ import {
   callOnce,
   cleanupDirs,
   eventually,
+  firstSuccess,
   makePki,
   openChat,
   replaceFile,
+  replaceTlsFiles,
   startEchoServer,
   tempDir,
   trustOnly,
@@ -254,30 +256,18 @@ describe('rotation without restart', () => {
     chats.push(movingChat);
     expect(await movingChat.say('before')).toBe('echo before');
 
-    const n1 = await newPki.member('n1');
-    replaceFile(files.ca, newPki.ca.cert);
-    replaceFile(files.key, n1.key);
-    replaceFile(files.cert, n1.cert);
+    replaceTlsFiles(files, await newPki.member('n1'), newPki.ca.cert);
     // The server presents a certificate of the new CA and verifies client
     // certificates against it: n3 is seen as n3.
-    expect(
-      await eventually('the new CA at the server', async () => {
-        const r = await callOnce(server.address, fresh);
-        return 'ok' in r ? r.ok : undefined;
-      }),
-    ).toBe('raftseq://member/n3');
+    expect(await firstSuccess('the new CA at the server', server.address, fresh)).toBe(
+      'raftseq://member/n3',
+    );
     expect(await chat.say('after')).toBe('echo after');
 
-    const n4 = await newPki.member('n4');
-    replaceFile(movingFiles.ca, newPki.ca.cert);
-    replaceFile(movingFiles.key, n4.key);
-    replaceFile(movingFiles.cert, n4.cert);
-    expect(
-      await eventually('the new CA at the client', async () => {
-        const r = await callOnce(server.address, moving);
-        return 'ok' in r ? r.ok : undefined;
-      }),
-    ).toBe('raftseq://member/n4');
+    replaceTlsFiles(movingFiles, await newPki.member('n4'), newPki.ca.cert);
+    expect(await firstSuccess('the new CA at the client', server.address, moving)).toBe(
+      'raftseq://member/n4',
+    );
     expect(await movingChat.say('after')).toBe('echo after');
   });
 
