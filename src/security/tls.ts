@@ -398,3 +398,29 @@ export function channelCredentials(
         };
   return experimental.createCertificateProviderChannelCredentials(files, identity, verify);
 }
+
+const FILTERED = Symbol('raftseq.dep0123Filtered');
+
+/**
+ * grpc-js sets the TLS server name to the host dialled even when that is an
+ * IP address (grpc-node#1919), and Node then prints DEP0123 on stderr once
+ * per process. The certificate check itself is right (an IP is matched
+ * against the IP SANs); only the warning is noise next to a CLI's one-line
+ * output. Filters that one warning; call once at startup of a process that
+ * dials by IP.
+ */
+export function silenceIpServernameWarning(): void {
+  const emit = process.emitWarning as typeof process.emitWarning & { [FILTERED]?: true };
+  if (emit[FILTERED]) return;
+  const filtered = (warning: string | Error, ...rest: unknown[]): void => {
+    // emitWarning(warning, type, code) or emitWarning(warning, { code })
+    const options = rest[0];
+    const code =
+      typeof options === 'object' && options !== null
+        ? (options as { code?: unknown }).code
+        : rest[1];
+    if (code === 'DEP0123') return;
+    Reflect.apply(emit, process, [warning, ...rest]);
+  };
+  process.emitWarning = Object.assign(filtered, { [FILTERED]: true as const }) as typeof emit;
+}

@@ -1,6 +1,7 @@
 // TLS credentials on real loopback servers: who is seen, peers checked by
 // member id, and rotation of the certificate and of the CA without restart.
 import * as grpc from '@grpc/grpc-js';
+import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -304,5 +305,28 @@ describe('rotation without restart', () => {
     await eventually('the fixed pair', async () =>
       (await presentedSerial(server.port)) === serialOf(b.cert) ? true : undefined,
     );
+  });
+});
+
+describe('silenceIpServernameWarning', () => {
+  // Node warns once per process, so each case runs in a process of its own.
+  const dial = (mode: string): Promise<{ stdout: string; stderr: string }> =>
+    new Promise((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'dial-ip.ts'), mode],
+        { timeout: 30_000 },
+        (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr })),
+      );
+    });
+
+  it('drops DEP0123 from a TLS dial by IP, and nothing else', async () => {
+    const [loud, quiet] = await Promise.all([dial('loud'), dial('quiet')]);
+    for (const r of [loud, quiet]) {
+      expect(r.stdout).toBe('{"ok":"no client certificate"}\n');
+      expect(r.stderr).toContain('[RAFTSEQ_TEST] Warning: still here');
+    }
+    expect(loud.stderr).toContain('DEP0123');
+    expect(quiet.stderr).not.toContain('DEP0123');
   });
 });
