@@ -370,6 +370,24 @@ export function serverCredentials(files: TlsFiles): ServerCredentials {
 }
 
 /**
+ * A checkServerIdentity for TLS clients that dial a member: the server's
+ * certificate must carry raftseq://member/<expected> (host names are not
+ * checked). Also usable with grpc.credentials.createSsl(ca, key, cert,
+ * { checkServerIdentity }).
+ */
+export function memberServerCheck(
+  expected: string,
+): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (host, cert) => {
+    const id = identityFromPeerCertificate(cert);
+    if (id?.kind === 'member' && id.id === expected) return undefined;
+    return new Error(
+      `${host} presented ${describeIdentity(id)}, not the certificate of member ${memberUri(expected)}`,
+    );
+  };
+}
+
+/**
  * Channel credentials that trust --ca and present --cert/--key when given.
  *
  * By default the server's certificate must name the host dialled (DNS or IP
@@ -383,19 +401,10 @@ export function channelCredentials(
   opts: { expectMember?: string } = {},
 ): ChannelCredentials {
   const identity = files.currentIdentity() !== null ? files : null;
-  const expect = opts.expectMember;
   const verify =
-    expect === undefined
+    opts.expectMember === undefined
       ? {}
-      : {
-          checkServerIdentity: (host: string, cert: PeerCertificate): Error | undefined => {
-            const id = identityFromPeerCertificate(cert);
-            if (id?.kind === 'member' && id.id === expect) return undefined;
-            return new Error(
-              `${host} presented ${describeIdentity(id)}, not the certificate of member ${memberUri(expect)}`,
-            );
-          },
-        };
+      : { checkServerIdentity: memberServerCheck(opts.expectMember) };
   return experimental.createCertificateProviderChannelCredentials(files, identity, verify);
 }
 
