@@ -10,14 +10,15 @@
 //   compared as SHA-256 digests (fixed length, so neither the length of a
 //   listed token nor the position of a mismatch shows in the timing), and all
 //   entries are compared every time.
-// - The file is polled (fs.watchFile: a stat every intervalMs, which also
-//   sees a file replaced by rename) and re-read when it changes. A file that
-//   no longer parses keeps the previous tokens (the error is reported); a
-//   removed file revokes them all.
+// - The file is polled (a stat every intervalMs, which also sees a file
+//   replaced by rename) and re-read when it changes. A file that no longer
+//   parses keeps the previous tokens (the error is reported); a removed file
+//   revokes them all.
 // - No token ever appears in an error or a log line: errors name line numbers.
 import * as grpc from '@grpc/grpc-js';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { TokenVerdict } from './policy.js';
 
 export const MIN_TOKEN_LENGTH = 16;
@@ -116,34 +117,61 @@ export interface AdminTokenFileOptions {
 }
 
 /** `serve --admin-token-file`: the listed tokens, kept current while the server runs. */
+/** What identifies one version of the file: a replaced file has another inode, an edited one another mtime or size. */
+type Version = { ino: number; size: number; mtimeMs: number } | null;
+
+const sameVersion = (a: Version, b: Version): boolean =>
+  a === b ||
+  (a !== null && b !== null && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs);
+
 export class AdminTokenFile implements TokenChecker {
   private tokens: TokenSet;
-  private closed = false;
-  private readonly listener = (curr: Stats, prev: Stats): void => {
-    if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino || curr.size !== prev.size) {
-      this.reload();
-    }
-  };
+  /** The version of the file last read (null: it was missing). */
+  private version: Version = null;
+  private polling = false;
+  private readonly timer: ReturnType<typeof setInterval>;
 
-  /** Reads the file now (throws a one-line Error if it is missing or invalid), then watches it. */
+  /** Reads the file now (throws a one-line Error if it is missing or invalid), then polls it. */
   constructor(
     readonly path: string,
     private readonly options: AdminTokenFileOptions = {},
   ) {
     this.tokens = new TokenSet(this.read());
-    watchFile(
-      path,
-      { interval: options.intervalMs ?? TOKEN_POLL_MS, persistent: false },
-      this.listener,
-    );
+    // Polled against the version that was read (not against the previous
+    // poll, as fs.watchFile does), so that a change made between the read
+    // and the first poll is not taken as the starting point and missed.
+    this.timer = setInterval(() => void this.poll(), options.intervalMs ?? TOKEN_POLL_MS);
+    this.timer.unref();
   }
 
+  private async poll(): Promise<void> {
+    if (this.polling) return; // a slow stat: no pile-up
+    this.polling = true;
+    try {
+      const st = await stat(this.path).catch(() => null);
+      if (!sameVersion(st && { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }, this.version)) {
+        this.reload();
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** The tokens of the file, noting the version read (fstat of the same descriptor). */
   private read(): string[] {
     let text: string;
     try {
-      text = readFileSync(this.path, 'utf8');
+      const fd = openSync(this.path, 'r');
+      try {
+        const st = fstatSync(fd);
+        this.version = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+        text = readFileSync(fd, 'utf8');
+      } finally {
+        closeSync(fd);
+      }
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') this.version = null;
       throw new TokenFileError(
         `--admin-token-file ${this.path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
         code === 'ENOENT',
@@ -162,11 +190,11 @@ export class AdminTokenFile implements TokenChecker {
   }
 
   /**
-   * Re-reads the file now (the watcher calls this on a change). A missing
-   * file revokes every token; one that does not parse keeps the previous ones.
+   * Re-reads the file now (polling calls this on a change). A missing file
+   * revokes every token; one that does not parse keeps the previous ones.
+   * Either is reported once, not at every poll.
    */
   reload(): void {
-    if (this.closed) return;
     try {
       this.tokens = new TokenSet(this.read());
       this.options.onEvent?.({ kind: 'reloaded', tokens: this.tokens.size });
@@ -186,8 +214,7 @@ export class AdminTokenFile implements TokenChecker {
   }
 
   close(): void {
-    this.closed = true;
-    unwatchFile(this.path, this.listener);
+    clearInterval(this.timer);
   }
 }
 

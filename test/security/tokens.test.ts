@@ -143,6 +143,18 @@ describe('AdminTokenFile', () => {
     });
   });
 
+  it('reports a bad file once, not at every poll', async () => {
+    const path = tokenFile(`${T1}\n`);
+    const events: TokenFileEvent[] = [];
+    const tokens = new AdminTokenFile(path, { intervalMs: 20, onEvent: (e) => events.push(e) });
+    files.push(tokens);
+    replaceFile(path, 'short\n');
+    await eventually('the error', async () => (events.length > 0 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 200)); // ten more polls
+    expect(events).toHaveLength(1);
+    expect(tokens.has(T1)).toBe(true);
+  });
+
   it('keeps the previous tokens when the new file does not parse, and says so without the tokens', () => {
     const path = tokenFile(`${T1}\n`);
     const events: TokenFileEvent[] = [];
