@@ -17,6 +17,7 @@ import { isIP } from 'node:net';
 import { constants, existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { memberIdProblem } from '../node/config.js';
+import { fileProblem } from './file-problem.js';
 import { adminNameProblem, adminUri, memberUri } from './identity.js';
 import { CA_DAYS, LEAF_DAYS, certFiles, hostProblem } from './cert-profile.js';
 
@@ -286,7 +287,7 @@ async function readCa(dir: string): Promise<CaMaterial> {
           `no CA in ${dir} (${path} is missing); run: raftseq certs init --dir ${dir}`,
         );
       }
-      throw new Error(`cannot read ${path}: ${(e as Error).message}`);
+      throw new Error(`cannot read ${path}: ${fileProblem(e)}`);
     }
   };
   const pair = { cert: await read(files.cert), key: await read(files.key) };

@@ -23,6 +23,7 @@ import { experimental, type ChannelCredentials, type ServerCredentials } from '@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { PeerCertificate } from 'node:tls';
+import { fileProblem } from './file-problem.js';
 import { describeIdentity, identityFromPeerCertificate, memberUri } from './identity.js';
 
 /** How often the files are polled by default: replaced files take effect within 10 s. */
@@ -173,10 +174,7 @@ function readOrThrow(path: string, flag: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(
-      `${flag} ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
-    );
+    throw new Error(`${flag} ${path}: ${fileProblem(e)}`);
   }
 }
 
@@ -353,7 +351,7 @@ export class TlsFiles implements experimental.CertificateProvider {
       readFileSync(path);
       return null;
     } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+      return fileProblem(e);
     }
   }
 }

@@ -19,6 +19,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { fileProblem } from './file-problem.js';
 import type { TokenVerdict } from './policy.js';
 
 export const MIN_TOKEN_LENGTH = 16;
@@ -173,7 +174,7 @@ export class AdminTokenFile implements TokenChecker {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') this.version = null;
       throw new TokenFileError(
-        `--admin-token-file ${this.path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+        `--admin-token-file ${this.path}: ${fileProblem(e)}`,
         code === 'ENOENT',
       );
     }

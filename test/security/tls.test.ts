@@ -116,6 +116,10 @@ describe('TlsFiles', () => {
     expect(() => new TlsFiles({ ...files, cert: join(dir, 'nope.pem') })).toThrow(
       `--cert ${join(dir, 'nope.pem')}: no such file`,
     );
+    // Node's own wording, without the path it repeats.
+    expect(() => new TlsFiles({ ca: dir })).toThrow(
+      new Error(`--ca ${dir}: illegal operation on a directory`),
+    );
     const other = await pki.member('n2');
     writeFileSync(files.key, other.key);
     expect(() => new TlsFiles(files)).toThrow(
