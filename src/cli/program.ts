@@ -13,6 +13,7 @@ import { addNextCommand } from './next.js';
 import { UsageError } from './parse.js';
 import { addSequenceCommands } from './sequence.js';
 import { addServeCommand } from './serve.js';
+import { addCertsCommand } from './certs.js';
 import { describeError, oneLine } from './util.js';
 
 export type { CliIo } from './io.js';
@@ -50,6 +51,7 @@ Examples:
   addClusterCommands(program, io);
   addSequenceCommands(program, io);
   addCompletionCommand(program, io);
+  addCertsCommand(program, io);
 
   configureTree(program, io);
   return program;

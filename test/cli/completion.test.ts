@@ -106,6 +106,7 @@ describe('raftseq completion bash', () => {
       'cluster',
       'sequence',
       'completion',
+      'certs',
       'help',
     ]);
     expect(bashComplete(bash, ['raftseq', 'cluster', 't'])).toEqual(['transfer-leader']);
