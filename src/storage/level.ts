@@ -8,7 +8,9 @@
 //     s              snapshot record (the latest; there is only ever one)
 //     l<u64 BE>      log entry record; fixed-width big-endian so byte order is numeric order
 //     m:<name>       metadata blob record
-// Values are codec.ts records (versioned, checksummed).
+//     q              batch sequence number (u64 BE), rewritten by every persist batch
+//   <dir>/watermark  what was reported durable, outside LevelDB (watermark.ts)
+// Values are codec.ts records (versioned, checksummed), except q.
 //
 // Every persist() is one db.batch(ops, { sync: true }): one fsync, atomic.
 // Truncation and compaction are explicit `del` ops in that same batch for each
@@ -20,6 +22,7 @@
 // poisons the handle: after a failed fsync the state on disk is unknown, and
 // the only safe continuation is a restart that reads it back (fsyncgate).
 
+import { closeSync, constants, fdatasync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
@@ -43,8 +46,16 @@ import {
 } from './errors.js';
 import { DIR_FORMAT, RECORD_FORMAT } from './formats.js';
 import { livePidHolder, removePidFile, writePidFile } from './lock.js';
-import { assembleInitialState, planPersist, type LogBounds } from './plan.js';
+import { assembleInitialState, planPersist, ZERO_HARD_STATE, type LogBounds } from './plan.js';
 import type { PersistBatch, RaftStorage } from './storage.js';
+import {
+  WATERMARK_SLOT_BYTES,
+  checkWatermark,
+  decodeWatermark,
+  encodeWatermark,
+  newestWatermark,
+  type Watermark,
+} from './watermark.js';
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
 type Op = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
@@ -53,6 +64,10 @@ const utf8 = new TextEncoder();
 const K_VERSION = utf8.encode('v');
 const K_HARD = utf8.encode('h');
 const K_SNAP = utf8.encode('s');
+const K_SEQ = utf8.encode('q');
+export const WATERMARK_FILE = 'watermark';
+/** The watermark reaches the disk at most this long after the page cache (power loss). */
+const WATERMARK_SYNC_MS = 1000;
 const L = 0x6c; // 'l'
 const ENTRY_RANGE = { gt: Uint8Array.of(L), lt: Uint8Array.of(L + 1) };
 
@@ -85,12 +100,18 @@ export class LevelStorage implements RaftStorage {
   private tail: Promise<void> = Promise.resolve();
   private failed: unknown = null;
   private closed = false;
+  private watermarkSync: ReturnType<typeof setTimeout> | null = null;
 
   private constructor(
     readonly dir: string,
     private readonly db: Db,
     /** Bounds once every queued write has landed; the next persist plans on these. */
     private plannedBounds: LogBounds,
+    /** Batch sequence number and hard state as of the last planned batch. */
+    private plannedSeq: number,
+    private plannedHardState: HardState | null,
+    /** The watermark file, open for the life of the store. */
+    private readonly watermarkFd: number,
   ) {}
 
   static async open(dir: string): Promise<LevelStorage> {
@@ -108,7 +129,12 @@ export class LevelStorage implements RaftStorage {
     try {
       writePidFile(dir);
       await checkFormat(dir, db);
-      return new LevelStorage(dir, db, await readBounds(dir, db));
+      const { bounds, hardState } = await readBounds(dir, db);
+      const seq = await readSeq(dir, db);
+      // Read-write, created if missing, and NOT append: on Linux pwrite on an
+      // O_APPEND descriptor ignores the offset, and the slots must be rewritten in place.
+      const fd = openSync(join(dir, WATERMARK_FILE), constants.O_RDWR | constants.O_CREAT, 0o644);
+      return new LevelStorage(dir, db, bounds, seq, hardState, fd);
     } catch (e) {
       removePidFile(dir);
       await db.close();
@@ -137,7 +163,44 @@ export class LevelStorage implements RaftStorage {
     const hardState = hardRaw
       ? decodeOr(dir, null, 'hard state record', () => decodeHardState(hardRaw))
       : null;
-    return assembleInitialState(dir, { snapshot, hardState, entries });
+    const state = assembleInitialState(dir, { snapshot, hardState, entries });
+    checkWatermark(
+      dir,
+      { seq: await readSeq(dir, this.db), hardState, lastIndex: this.plannedBounds.lastIndex },
+      this.readWatermark(),
+    );
+    return state;
+  }
+
+  /** The newest intact slot of the watermark file, or null (none written yet). */
+  private readWatermark(): Watermark | null {
+    const buf = new Uint8Array(2 * WATERMARK_SLOT_BYTES);
+    const n = readSync(this.watermarkFd, buf, 0, buf.length, 0);
+    const slot = (i: number): Watermark | null =>
+      n >= (i + 1) * WATERMARK_SLOT_BYTES
+        ? decodeWatermark(buf.subarray(i * WATERMARK_SLOT_BYTES, (i + 1) * WATERMARK_SLOT_BYTES))
+        : null;
+    return newestWatermark(slot(0), slot(1));
+  }
+
+  /**
+   * Records that batch `mark.seq` is durable: one write to the page cache,
+   * into the slot the previous batch did not use, so a torn write leaves the
+   * other slot whole. Synced lazily (see WATERMARK_SYNC_MS).
+   */
+  private writeWatermark(mark: Watermark): void {
+    writeSync(
+      this.watermarkFd,
+      encodeWatermark(mark),
+      0,
+      WATERMARK_SLOT_BYTES,
+      (mark.seq % 2) * WATERMARK_SLOT_BYTES,
+    );
+    this.watermarkSync ??= setTimeout(() => {
+      this.watermarkSync = null;
+      // A failed sync only weakens the check after a power loss; never fatal.
+      fdatasync(this.watermarkFd, () => {});
+    }, WATERMARK_SYNC_MS);
   }
 
   persist(batches: PersistBatch[]): Promise<void> {
@@ -180,8 +243,16 @@ export class LevelStorage implements RaftStorage {
       return Promise.reject(e);
     }
     if (ops.length === 0) return this.settled();
+    for (const b of batches) if (b.hardState) this.plannedHardState = b.hardState;
+    const mark: Watermark = {
+      seq: ++this.plannedSeq,
+      hardState: { ...(this.plannedHardState ?? ZERO_HARD_STATE) },
+      lastIndex: this.plannedBounds.lastIndex,
+    };
+    ops.push({ type: 'put', key: K_SEQ, value: u64(mark.seq) });
     return this.write(async () => {
       await this.db.batch(ops, { sync: true });
+      this.writeWatermark(mark);
       this.stats.entriesWritten += entries;
       for (const o of ops) if (o.type === 'put') this.stats.bytesWritten += o.value.length;
     });
@@ -207,6 +278,12 @@ export class LevelStorage implements RaftStorage {
     if (this.closed) return;
     this.closed = true;
     await this.tail;
+    if (this.watermarkSync !== null) clearTimeout(this.watermarkSync);
+    try {
+      fsyncSync(this.watermarkFd);
+    } finally {
+      closeSync(this.watermarkFd);
+    }
     // Remove the pid file while still holding LevelDB's lock, so that a
     // process opening the dir right after cannot have its own file removed.
     removePidFile(this.dir);
@@ -273,8 +350,29 @@ async function checkFormat(dir: string, db: Db): Promise<void> {
   if (version < 1) throw new StorageCorruptError(dir, null, `unknown directory format ${version}`);
 }
 
-/** What persist needs to plan: snapshot index, last entry index, commit. No full log read. */
-async function readBounds(dir: string, db: Db): Promise<LogBounds> {
+function u64(n: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n));
+  return b;
+}
+
+/** The batch sequence number (0 in a directory written before there was one). */
+async function readSeq(dir: string, db: Db): Promise<number> {
+  const raw = await db.get(K_SEQ);
+  if (raw === undefined) return 0;
+  if (raw.length !== 8)
+    throw new StorageCorruptError(dir, null, 'batch sequence record is malformed');
+  return Number(new DataView(raw.buffer, raw.byteOffset, 8).getBigUint64(0));
+}
+
+/**
+ * What persist needs to plan: snapshot index, last entry index, commit (and
+ * the hard state, for the watermark). No full log read.
+ */
+async function readBounds(
+  dir: string,
+  db: Db,
+): Promise<{ bounds: LogBounds; hardState: HardState | null }> {
   const snapRaw = await db.get(K_SNAP);
   const snap: Snapshot | null = snapRaw
     ? decodeOr(dir, null, 'snapshot record', () => decodeSnapshot(snapRaw))
@@ -287,8 +385,11 @@ async function readBounds(dir: string, db: Db): Promise<LogBounds> {
   const snapshotIndex = snap?.meta.index ?? 0;
   const last = lastKey ? keyIndex(lastKey) : null;
   return {
-    snapshotIndex,
-    lastIndex: Math.max(snapshotIndex, last ?? 0),
-    commit: hard?.commit ?? 0,
+    bounds: {
+      snapshotIndex,
+      lastIndex: Math.max(snapshotIndex, last ?? 0),
+      commit: hard?.commit ?? 0,
+    },
+    hardState: hard,
   };
 }

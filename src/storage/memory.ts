@@ -11,6 +11,12 @@
 // promise never settles (a dead process runs no continuation, and a
 // simulator must not either), and the handle refuses all further calls.
 // reopen() is the restart: a fresh handle over the durable state only.
+//
+// Like LevelStorage it keeps a durable watermark (watermark.ts) beside the
+// disk, and it can model LevelDB's recovery dropping a record:
+// reopen({ lose: 'tail' | 'middle' }) rebuilds the disk from its recent
+// batches without one of them, so the watermark check is exercised exactly
+// as a flipped bit in a LevelDB log would exercise it.
 
 import type { Entry, HardState, InitialState, Snapshot } from '../raft/types.js';
 import { StorageClosedError } from './errors.js';
@@ -18,18 +24,34 @@ import {
   assembleInitialState,
   EMPTY_BOUNDS,
   planPersist,
+  ZERO_HARD_STATE,
   type LogBounds,
   type StorageOp,
 } from './plan.js';
 import type { PersistBatch, RaftStorage } from './storage.js';
+import { checkWatermark, type Watermark } from './watermark.js';
 
-interface Disk {
+/** What a batch leaves on the disk (also what history replays). */
+interface DiskState {
   snapshot: Snapshot | null;
   hardState: HardState | null;
   entries: Map<number, Entry>;
   bounds: LogBounds;
-  meta: Map<string, Uint8Array>;
+  /** Sequence number of the last batch applied (0: none). */
+  seq: number;
 }
+
+interface Disk extends DiskState {
+  meta: Map<string, Uint8Array>;
+  /** The watermark, outside the engine (it survives whatever the engine loses). */
+  watermark: Watermark | null;
+  /** The state before the oldest batch in `history`, and the recent batches after it. */
+  base: DiskState;
+  history: { seq: number; ops: readonly StorageOp[]; bounds: LogBounds }[];
+}
+
+/** How many recent batches a disk keeps, so that recovery can lose one of them. */
+const HISTORY = 32;
 
 interface Pending {
   write(disk: Disk): void;
@@ -44,6 +66,11 @@ export interface MemoryStorageOptions {
    * event queue. Completions are applied in call order whatever it does.
    */
   schedule?: (complete: () => void) => void;
+  /**
+   * The start-up check against the watermark; default checkWatermark. The
+   * node simulator's "start behind the watermark" mutant passes a no-op.
+   */
+  checkDurable?: typeof checkWatermark;
 }
 
 export class MemoryStorage implements RaftStorage {
@@ -55,13 +82,14 @@ export class MemoryStorage implements RaftStorage {
   private readonly schedule: (complete: () => void) => void;
 
   static create(options: MemoryStorageOptions = {}): MemoryStorage {
-    const disk: Disk = {
+    const empty = (): DiskState => ({
       snapshot: null,
       hardState: null,
       entries: new Map(),
       bounds: EMPTY_BOUNDS,
-      meta: new Map(),
-    };
+      seq: 0,
+    });
+    const disk: Disk = { ...empty(), meta: new Map(), watermark: null, base: empty(), history: [] };
     return new MemoryStorage(disk, options);
   }
 
@@ -72,7 +100,13 @@ export class MemoryStorage implements RaftStorage {
     this.name = options.name ?? 'memory';
     this.schedule = options.schedule ?? ((f) => setImmediate(f));
     this.plannedBounds = disk.bounds;
+    this.plannedSeq = disk.seq;
+    this.plannedHardState = disk.hardState;
   }
+
+  /** Sequence number and hard state as of the last planned batch. */
+  private plannedSeq: number;
+  private plannedHardState: HardState | null;
 
   /** Writes accepted but not yet durable. */
   get pendingWrites(): number {
@@ -91,7 +125,23 @@ export class MemoryStorage implements RaftStorage {
       // Copy now: the caller may reuse its buffers before the write lands.
       const { ops, bounds } = planPersist(this.plannedBounds, structuredClone(batches));
       this.plannedBounds = bounds;
-      return this.enqueue((disk) => applyOps(disk, ops, bounds));
+      for (const b of batches) if (b.hardState) this.plannedHardState = b.hardState;
+      const seq = ++this.plannedSeq;
+      const mark: Watermark = {
+        seq,
+        hardState: { ...(this.plannedHardState ?? ZERO_HARD_STATE) },
+        lastIndex: bounds.lastIndex,
+      };
+      return this.enqueue((disk) => {
+        applyOps(disk, ops, bounds, seq);
+        disk.history.push({ seq, ops, bounds });
+        if (disk.history.length > HISTORY) {
+          const oldest = disk.history.shift()!;
+          applyOps(disk.base, oldest.ops, oldest.bounds, oldest.seq);
+        }
+        // Durable now; the watermark follows (see watermark.ts).
+        disk.watermark = mark;
+      });
     } catch (e) {
       return Promise.reject(e);
     }
@@ -130,10 +180,40 @@ export class MemoryStorage implements RaftStorage {
     this.queue.length = 0;
   }
 
-  /** A restarted process: a new handle over the durable state. Crashes this one if still open. */
-  reopen(): MemoryStorage {
+  /**
+   * A restarted process: a new handle over the durable state. Crashes this
+   * one if still open. `lose` models the engine's recovery dropping one of
+   * its recent records: the last one, or one before it (returns false, and
+   * loses nothing, when there is no such record).
+   */
+  reopen(opts: { lose?: 'tail' | 'middle'; pick?: (n: number) => number } = {}): MemoryStorage {
     if (this.state === 'open') this.crash();
+    if (opts.lose !== undefined) loseRecord(this.disk, opts.lose, opts.pick ?? ((n) => n - 1));
     return new MemoryStorage(this.disk, this.options);
+  }
+
+  /**
+   * What the default start-up checks (log invariants, watermark) would refuse
+   * in the durable state, or null. For a simulator that needs to know whether
+   * a damaged store should have refused to start.
+   */
+  durableProblem(): string | null {
+    const d = this.disk;
+    try {
+      assembleInitialState(this.name, {
+        snapshot: d.snapshot,
+        hardState: d.hardState,
+        entries: [...d.entries.values()].sort((a, b) => a.index - b.index),
+      });
+      checkWatermark(
+        this.name,
+        { seq: d.seq, hardState: d.hardState, lastIndex: d.bounds.lastIndex },
+        d.watermark,
+      );
+      return null;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
   }
 
   // ---- synchronous API, for a deterministic simulator ----
@@ -149,6 +229,11 @@ export class MemoryStorage implements RaftStorage {
       hardState: d.hardState,
       entries,
     });
+    (this.options.checkDurable ?? checkWatermark)(
+      this.name,
+      { seq: d.seq, hardState: d.hardState, lastIndex: d.bounds.lastIndex },
+      d.watermark,
+    );
     // The core owns what it loads; it must not be able to edit the "disk".
     return state && structuredClone(state);
   }
@@ -156,7 +241,15 @@ export class MemoryStorage implements RaftStorage {
   persistSync(batches: PersistBatch[]): void {
     this.checkSync();
     const { ops, bounds } = planPersist(this.disk.bounds, structuredClone(batches));
-    applyOps(this.disk, ops, bounds);
+    for (const b of batches) if (b.hardState) this.plannedHardState = b.hardState;
+    const seq = ++this.plannedSeq;
+    applyOps(this.disk, ops, bounds, seq);
+    this.disk.history.push({ seq, ops, bounds });
+    this.disk.watermark = {
+      seq,
+      hardState: { ...(this.plannedHardState ?? ZERO_HARD_STATE) },
+      lastIndex: bounds.lastIndex,
+    };
     this.plannedBounds = bounds;
   }
 
@@ -197,7 +290,36 @@ export class MemoryStorage implements RaftStorage {
   }
 }
 
-function applyOps(disk: Disk, ops: readonly StorageOp[], bounds: LogBounds): void {
+/** Rebuilds the disk from its base and history without one recent batch. */
+function loseRecord(disk: Disk, which: 'tail' | 'middle', pick: (n: number) => number): void {
+  const h = disk.history;
+  if (h.length === 0 || (which === 'middle' && h.length < 2)) return;
+  // 'middle': any batch but the last (pick chooses among them).
+  const drop = which === 'tail' ? h.length - 1 : pick(h.length - 1);
+  const state: DiskState = {
+    snapshot: disk.base.snapshot,
+    hardState: disk.base.hardState,
+    entries: new Map(disk.base.entries),
+    bounds: disk.base.bounds,
+    seq: disk.base.seq,
+  };
+  h.forEach((b, i) => {
+    if (i !== drop) applyOps(state, b.ops, b.bounds, b.seq);
+  });
+  h.splice(drop, 1);
+  disk.snapshot = state.snapshot;
+  disk.hardState = state.hardState;
+  disk.entries = state.entries;
+  disk.bounds = state.bounds;
+  disk.seq = state.seq;
+}
+
+function applyOps(
+  disk: DiskState,
+  ops: readonly StorageOp[],
+  bounds: LogBounds,
+  seq: number,
+): void {
   for (const o of ops) {
     switch (o.op) {
       case 'snapshot':
@@ -215,4 +337,5 @@ function applyOps(disk: Disk, ops: readonly StorageOp[], bounds: LogBounds): voi
     }
   }
   disk.bounds = bounds;
+  disk.seq = seq;
 }
