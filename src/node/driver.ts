@@ -243,6 +243,12 @@ export class ReadyDriver {
     return ok;
   }
 
+  /** Ends a transfer in progress now (see RaftNode.cancelTransfer). */
+  cancelTransfer(): void {
+    this.guard(() => this.raft.cancelTransfer());
+    this.afterInput();
+  }
+
   /**
    * Resolves once the entry at `index` of `term` is applied here; rejects with
    * ProposalLostError if another entry took that index or this node stepped

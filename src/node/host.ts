@@ -56,6 +56,7 @@ export interface NodeClasses {
   Allocator: typeof Allocator;
   ReadyDriver: typeof ReadyDriver;
   Leadership: typeof Leadership;
+  SequenceStateMachine: typeof SequenceStateMachine;
 }
 
 /** How many ticks of tick→time history to keep (several election timeouts). */
@@ -96,7 +97,7 @@ export class NodeHost implements ApiNode {
     /** This data directory's incarnation. */
     readonly incarnation: string,
   ) {
-    const classes = { Allocator, ReadyDriver, Leadership, ...deps.classes };
+    const classes = { Allocator, ReadyDriver, Leadership, SequenceStateMachine, ...deps.classes };
     this.id = options.id;
     this.log = deps.log;
     this.clock = deps.clock;
@@ -105,10 +106,8 @@ export class NodeHost implements ApiNode {
     this.tickMs = Math.max(1, Math.min(options.heartbeatIntervalMs / 5, 20));
     const electionTick = Math.max(2, Math.round(options.electionTimeoutMs / this.tickMs));
     this.tickTimes = new TickClock(this.tickMs, electionTick * CLOCK_HISTORY_ELECTIONS);
-    this.sm =
-      initial.snapshot.data.length > 0
-        ? SequenceStateMachine.restore(initial.snapshot.data)
-        : new SequenceStateMachine();
+    this.sm = new classes.SequenceStateMachine();
+    if (initial.snapshot.data.length > 0) this.sm.load(initial.snapshot.data);
     const raft = new RaftNode(
       {
         id: options.id,
@@ -131,7 +130,10 @@ export class NodeHost implements ApiNode {
       snapshotEntries: options.snapshotEntries,
       listener: {
         roleChanged: (now, before) => this.roleChanged(now, before),
-        ticked: () => this.membership.maybePromoteLearners(),
+        ticked: () => {
+          this.membership.checkIncarnation();
+          this.membership.maybePromoteLearners();
+        },
         applied: (e, result) => this.applied(e, result),
         snapshotInstalled: (index) => this.snapshotInstalled(index),
         fatal: (err) => this.fail(err),

@@ -99,6 +99,8 @@ export class Leadership {
     const clock = this.o.clock;
     const st = this.o.status();
     if (st.role !== 'leader') return st.leader;
+    // A call that waited its whole time behind another hand-over starts nothing.
+    if (clock.now() >= deadline) return null;
     const target = to ?? this.bestTransferTarget();
     if (target === null && !this.o.stopping()) return null;
     // With nobody to hand over to, a stopping leader still records the exact
@@ -122,7 +124,13 @@ export class Leadership {
       const st = this.o.status();
       if (st.role !== 'leader' && st.leader !== null && st.leader !== this.o.id) return st.leader;
       const left = deadline - this.o.clock.now();
-      if (left <= 0) return null;
+      if (left <= 0) {
+        // Give up now, not at the core's own timeout: until the transfer ends
+        // the core refuses proposals, the resume among them.
+        this.o.driver.cancelTransfer();
+        return null;
+      }
+      // Woken by a change of role or leader, or by the deadline (then the loop ends).
       await withTimeout(this.o.clock, this.changed.promise, left, 'transfer').catch(() => {});
     }
   }

@@ -43,22 +43,29 @@ export class Membership {
     return this.o.sm.members().get(this.o.id) || this.o.advertise;
   }
 
-  /** Tells the transport the current peers (after any membership change or snapshot). */
+  /**
+   * Tells the transport the current peers (after any membership change or
+   * snapshot): the members in the log, and whoever else contacted us, at the
+   * address it announced (the log's address wins for a member).
+   */
   updatePeers(): void {
     this.o.transport.setSelfAddress(this.peerFacingAddress());
-    const peers = new Map(this.o.sm.members());
-    if (peers.size === 0) for (const [id, address] of this.learnedPeers) peers.set(id, address);
+    const members = this.o.sm.members();
+    for (const id of members.keys()) this.learnedPeers.delete(id);
+    const peers = new Map([...this.learnedPeers, ...members]);
     peers.delete(this.o.id);
     this.o.transport.setPeers(peers);
   }
 
   /**
-   * A peer we have no address for contacted us. Until the log tells us the
-   * members (a joining node knows nobody before the leader's snapshot),
-   * answer whoever contacts us at the address it announces.
+   * A peer our log has no address for contacted us: answer it at the address
+   * it announces. A joining node knows nobody before the leader's snapshot;
+   * a member whose log lags behind a join cannot otherwise answer the new
+   * member (its votes, its appends), and a cluster whose only electable
+   * member is that new one would never elect a leader.
    */
   learnPeer(id: NodeId, address: string): void {
-    if (this.o.sm.members().has(id)) return;
+    if (this.o.sm.members().has(id) || this.learnedPeers.get(id) === address) return;
     this.learnedPeers.set(id, address);
     this.o.log.info({ peer: id, address }, 'learned a peer address from an incoming stream');
     this.updatePeers();
@@ -76,8 +83,15 @@ export class Membership {
     return this.o.sm.member(id)?.advertise || this.memberAddress(id);
   }
 
-  /** Throws (fail-stop) if the log records another incarnation of this member. */
+  /**
+   * Throws (fail-stop) if the log records another incarnation of this
+   * member. Judged only once this node has applied everything it knows to be
+   * committed: a member that was removed and added back with an empty
+   * directory replays its old record (and the removal that voids it) while
+   * it catches up, and only the record in force at the end counts.
+   */
   checkIncarnation(): void {
+    if (this.o.sm.lastApplied < this.o.status().commit) return;
     const known = this.o.sm.member(this.o.id);
     if (known !== undefined && known.incarnation !== this.o.incarnation) {
       throw new DataDirectoryReplacedError(this.o.id, this.o.dataDir);

@@ -329,6 +329,16 @@ export class RaftNode {
     return true;
   }
 
+  /**
+   * The runtime gives up on a transfer before the core's own timeout: end it
+   * now, exactly as the timeout would (clear it; or, if TimeoutNow went out,
+   * step down, since the target may already have won). Proposals are
+   * accepted again once it returns, if this node still leads.
+   */
+  cancelTransfer(): void {
+    if (this.role === 'leader' && this.leadTransferee !== null) this.abortTransfer();
+  }
+
   /** The runtime made the state machine's snapshot at applied `index`. */
   compact(index: number, data: Uint8Array): void {
     if (index <= this.log.snapshot.meta.index) return;

@@ -485,6 +485,33 @@ describe('a member that lost its data directory, and one partitioned since boots
   });
 });
 
+describe('cancelTransfer', () => {
+  it('ends a transfer at once: proposals are accepted again', async () => {
+    const { Cluster, enc } = await import('./harness.js');
+    const c = new Cluster(['n1', 'n2', 'n3']);
+    c.elect('n1');
+    c.isolate('n3'); // the target never catches up, so no TimeoutNow goes out
+    c.raft('n1').propose(enc('a'));
+    c.stabilize();
+    expect(c.raft('n1').transferLeadership('n3')).toBe(true);
+    expect(c.raft('n1').propose(enc('b'))).toEqual({ ok: false, reason: 'transferring' });
+    c.raft('n1').cancelTransfer();
+    expect(c.raft('n1').status()).toMatchObject({ role: 'leader', leadTransferee: null });
+    expect(c.raft('n1').propose(enc('b'))).toMatchObject({ ok: true });
+    // Reference: thesis §3.10 (a transfer that does not complete is aborted)
+  });
+
+  it('steps down if TimeoutNow already went out (the target may have won)', async () => {
+    const { Cluster } = await import('./harness.js');
+    const c = new Cluster(['n1', 'n2', 'n3']);
+    c.elect('n1');
+    expect(c.raft('n1').transferLeadership('n2')).toBe(true); // n2 is up to date: TimeoutNow now
+    c.raft('n1').cancelTransfer();
+    expect(c.raft('n1').status().role).toBe('follower');
+    // Reference: thesis §3.10, §6.4.1 (no lease once TimeoutNow was sent)
+  });
+});
+
 describe('a follower that lost its log', () => {
   it('is noticed by the leader on the next heartbeat and caught up from where its log ends', async () => {
     const { Cluster, enc } = await import('./harness.js');
