@@ -159,7 +159,10 @@ describe.skipIf(prometheus.skip !== null)(
         const rule = groups.flatMap((g) => g.rules).find((r) => r.name === ALERT);
         return rule?.health === 'ok' && !rule.lastEvaluation.startsWith('0001') ? true : null;
       });
-      expect(await alerts()).toEqual([]);
+      // Quiet with a leader. (A fresh cluster on a busy machine may lose its
+      // leader for a moment, and the alert then rightly goes pending; it must
+      // clear once a leader is back.)
+      await until(`${ALERT} quiet`, async () => ((await alerts()).length === 0 ? true : null));
 
       // Prometheus 2.42 (not only the newer grammar the dashboard test parses
       // with) evaluates every dashboard query and rule expression.
@@ -172,7 +175,7 @@ describe.skipIf(prometheus.skip !== null)(
 
       // Stop both followers: the leader loses its quorum and steps down.
       const leader = await cluster.leader();
-      for (const n of cluster.nodes) if (n.id !== leader) cluster.kill(n.id);
+      for (const n of cluster.nodes) if (n.id !== leader) await cluster.kill(n.id);
 
       const firing = await until(`${ALERT} firing`, async () => {
         const a = (await alerts()).find((x) => x.state === 'firing');

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import type { Mutant } from '../../src/raft/index.js';
 import { runSeed } from './cluster.js';
-import { nodeMutant } from './node/mutants.js';
+import { nodeMutant, type NodeMutant } from './node/mutants.js';
 import { runNodeSeed } from './node/world.js';
 
 export interface SeedReport {
@@ -24,6 +24,19 @@ export interface Base {
   /** Core world: ticks of chaos; node world: simulated seconds of chaos. */
   steps?: number;
   mutant?: string;
+}
+
+function nodeMutantOptions(name: string): {
+  mutant: string;
+  classes?: NodeMutant['classes'];
+  checkDurable?: NodeMutant['checkDurable'];
+} {
+  const m = nodeMutant(name);
+  return {
+    mutant: name,
+    ...(m.classes !== undefined ? { classes: m.classes } : {}),
+    ...(m.checkDurable !== undefined ? { checkDurable: m.checkDurable } : {}),
+  };
 }
 
 async function runOne(
@@ -42,9 +55,7 @@ async function runOne(
       : await runNodeSeed({
           ...common,
           ...(base.steps !== undefined ? { chaosSeconds: base.steps } : {}),
-          ...(base.mutant !== undefined
-            ? { mutant: base.mutant, classes: nodeMutant(base.mutant).classes }
-            : {}),
+          ...(base.mutant !== undefined ? nodeMutantOptions(base.mutant) : {}),
         });
   const v = r.violation;
   return {

@@ -89,8 +89,8 @@ export class NodeChecker {
 
   // ---------------------------------------------------------------- never twice
 
-  /** A handler answered `first..first+count-1` for `sequence`. */
-  served(sequence: string, first: bigint, count: number, who: string): void {
+  /** Node `id` (`who` describes it) answered `first..first+count-1` for `sequence`. */
+  served(sequence: string, first: bigint, count: number, id: string, who: string): void {
     let r = this.issued.get(sequence);
     if (r === undefined) this.issued.set(sequence, (r = new Ranges()));
     const last = first + BigInt(count) - 1n;
@@ -101,7 +101,7 @@ export class NodeChecker {
         `${who} handed out ${sequence} ${first}..${last}, overlapping ${clash[0]}..${clash[1]} handed out before`,
       );
     }
-    if (this.lostRecords.has(who.split(' ')[0] as string)) {
+    if (this.lostRecords.has(id)) {
       throw new Violation('lost-records-served', `${who} serves although its store lost records`);
     }
     this.valuesIssued += BigInt(count);

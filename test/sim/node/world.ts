@@ -1,8 +1,8 @@
 // The whole-node world of the deterministic simulator: 3 or 5 real NodeHosts
 // (the real allocator, state machine, hand-over, lease, membership and
-// registration code), each on MemoryStorage with crash semantics, a
-// simulated peer network and a simulated, drifting clock; simulated clients
-// and operators call the real gRPC handlers. One seed drives everything.
+// registration code) on SimCluster's simulated disks, network and clocks;
+// simulated clients and operators call the real gRPC handlers. One seed
+// drives everything.
 //
 // Faults, chosen by the seed: kill -9 and restart; graceful stop (SIGTERM)
 // and restart; partitions, one-way cuts, loss, duplication, delay and
@@ -11,38 +11,29 @@
 // within the configured bound; transfers, removals (the leader too), joins
 // and advances, some sent twice or concurrently, the way an operator and a
 // retrying CLI do; a member restarted with an emptied data directory and its
-// bootstrap flags. After the chaos phase everything heals, an operator
-// replaces refused members (remove, wipe, join), and every sequence must be
-// served again within a bounded number of election timeouts.
+// bootstrap flags; a storage engine that drops a record on recovery. After
+// the chaos phase everything heals, an operator replaces refused members
+// (remove, wipe, join), and every sequence must be served again within a
+// bounded number of election timeouts.
 
-import { pino } from 'pino';
-import { clusterHandlers } from '../../../src/api/cluster.js';
-import { sequencerHandlers } from '../../../src/api/sequencer.js';
-import { DataDirectoryReplacedError, StartupError } from '../../../src/node/bootstrap.js';
-import { NodeHost, type NodeClasses } from '../../../src/node/host.js';
 import type { NodeEvents } from '../../../src/node/events.js';
 import { NO_EVENTS } from '../../../src/node/events.js';
-import type { NodeOptions } from '../../../src/node/options.js';
-import { startRegistration, type RegisterRequest } from '../../../src/node/registration.js';
+import type { NodeHost } from '../../../src/node/host.js';
 import { BOOTSTRAP_INDEX, type Message } from '../../../src/raft/index.js';
-import { MemoryStorage } from '../../../src/storage/memory.js';
 import { Violation } from '../invariants.js';
-import { Network } from '../network.js';
-import { Prng } from '../../support/prng.js';
-import { Trace } from '../trace.js';
-import { callUnary, type Outcome } from './calls.js';
+import type { Outcome } from './calls.js';
 import { NodeChecker, type SequenceStart } from './checker.js';
-import { callWithRetries, type ClientWorld } from './client.js';
-import { SimClock } from './clock.js';
-import { MS, SECOND, Scheduler } from './scheduler.js';
-import { SimTransport } from './transport.js';
+import { callWithRetries } from './client.js';
+import {
+  ELECTION_MS,
+  SimCluster,
+  addressOf,
+  type Proc,
+  type SimClusterOptions,
+  type Slot,
+} from './cluster.js';
+import { MS, SECOND, settle } from './scheduler.js';
 
-export const ELECTION_MS = 1000;
-export const HEARTBEAT_MS = 100;
-/** Largest clock drift of a node (the lease allows 10 % of an election timeout). */
-export const MAX_DRIFT = 0.03;
-/** µs per Network microstep: network delays of 0.1 to 30 ms, long ones up to 80 ms. */
-const NET_SCALE = 20;
 /** Default chaos phase, in simulated seconds. */
 export const DEFAULT_CHAOS_S = 30;
 /** Seeds within which every node-level mutant must be caught. */
@@ -52,16 +43,15 @@ export const LIVENESS_TIMEOUTS = 40;
 const CLIENTS = 3;
 const SEQUENCES = ['orders', 'invoices', 'tickets'];
 
-export interface NodeSimOptions {
+export interface NodeSimOptions extends Pick<
+  SimClusterOptions,
+  'classes' | 'checkDurable' | 'verbose' | 'traceLength'
+> {
   seed: number;
   nodes?: 3 | 5;
-  /** Test-only subclasses re-introducing a defect (mutants.ts). */
-  classes?: Partial<NodeClasses>;
   mutant?: string;
   /** Simulated seconds of chaos. */
   chaosSeconds?: number;
-  verbose?: (line: string) => void;
-  traceLength?: number;
 }
 
 export interface NodeSimStats {
@@ -72,6 +62,7 @@ export interface NodeSimStats {
   gracefulStops: number;
   stalls: number;
   wipes: number;
+  lostRecords: number;
   adminCalls: number;
   okAnswers: number;
   valuesIssued: number;
@@ -85,54 +76,11 @@ export interface NodeSimResult {
   stats: NodeSimStats;
 }
 
-type SlotState = 'booting' | 'up' | 'stopping' | 'down' | 'refused' | 'removed';
-
-/** One incarnation (process) of a node. */
-interface Proc {
-  inc: number;
-  alive: boolean;
-  host: NodeHost | null;
-  clock: SimClock;
-  transport: SimTransport;
-  /** Global µs until which its event loop is stalled. */
-  stalledUntil: number;
-  /** Inputs that arrived during a stall, in order. */
-  queue: (() => void)[];
-  handlers: Record<'Sequencer' | 'Cluster', Record<string, unknown>> | null;
-  stopRegistration: (() => void) | null;
-}
-
-interface Slot {
-  id: string;
-  storage: MemoryStorage;
-  /** --initial-cluster, for a founding member; null for one that joined. */
-  initialCluster: Map<string, string> | null;
-  proc: Proc | null;
-  state: SlotState;
-  incs: number;
-  lastFsyncAt: number;
-}
-
-interface DiskProfile {
-  minMs: number;
-  maxMs: number;
-  stall: number;
-}
-
-export class NodeWorld implements ClientWorld {
-  readonly rng: Prng;
-  readonly sched = new Scheduler();
+export class NodeWorld extends SimCluster {
   readonly checker = new NodeChecker();
-  readonly trace: Trace;
-  private readonly net: Network;
-  private readonly clientNet: Network;
-  private readonly slots = new Map<string, Slot>();
-  private readonly delays: number[] = [0, 0];
-  private disk: DiskProfile = { minMs: 0.2, maxMs: 5, stall: 0 };
   private chaos = true;
   private nextId: number;
   private livenessOk = false;
-  private readonly snapshotEntries: number;
   readonly stats: NodeSimStats = {
     events: 0,
     simulatedSeconds: 0,
@@ -141,34 +89,76 @@ export class NodeWorld implements ClientWorld {
     gracefulStops: 0,
     stalls: 0,
     wipes: 0,
+    lostRecords: 0,
     adminCalls: 0,
     okAnswers: 0,
     valuesIssued: 0,
     bootstrapStuck: false,
   };
 
-  constructor(private readonly opts: NodeSimOptions) {
-    this.rng = new Prng(opts.seed);
-    this.net = new Network(this.rng.fork('net'));
-    this.clientNet = new Network(this.rng.fork('client-net'));
-    this.trace = new Trace(opts.traceLength ?? 80, opts.verbose ?? null);
-    const n = opts.nodes ?? 3;
+  constructor(private readonly world: NodeSimOptions) {
+    const n = world.nodes ?? 3;
+    super({
+      ...world,
+      ids: Array.from({ length: n }, (_, i) => `n${i + 1}`),
+      snapshotEntries: [8, 32, 200, 10_000][world.seed % 4] as number,
+    });
     this.nextId = n + 1;
-    this.snapshotEntries = this.rng.pick([8, 32, 200, 10_000]);
-    const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
-    const initial = new Map(ids.map((id) => [id, addressOf(id)]));
-    for (const id of ids) this.addSlot(id, initial);
     if (this.rng.chance(0.5)) this.net.randomizeFaults();
     this.randomizeDisk();
     this.log(
-      `seed ${opts.seed}: ${n} nodes, snapshot every ${this.snapshotEntries} entries${opts.mutant ? `, mutant ${opts.mutant}` : ''}`,
+      `seed ${world.seed}: ${n} nodes, snapshot every ${this.snapshotEntries} entries${world.mutant ? `, mutant ${world.mutant}` : ''}`,
     );
+  }
+
+  // ---------------------------------------------------------------- SimCluster hooks
+
+  protected override answered(
+    slot: Slot,
+    proc: Proc,
+    service: string,
+    method: string,
+    request: Record<string, unknown>,
+    o: Outcome,
+  ): void {
+    if (service !== 'Sequencer' || method !== 'Next' || o.code !== 0) return;
+    const first = BigInt(o.value!['first'] as string);
+    const count = o.value!['count'] as number;
+    this.check(() => this.checkLeases(slot, proc));
+    this.check(() =>
+      this.checker.served(
+        request['sequence'] as string,
+        first,
+        count,
+        slot.id,
+        `${slot.id} (term ${proc.host?.currentTerm})`,
+      ),
+    );
+  }
+
+  protected override started(slot: Slot, proc: Proc, host: NodeHost, bootedAt: number): void {
+    if (slot.damaged) this.check(() => this.checker.startedWithLostRecords(slot.id));
+    host.onLeaderChange = (s) => {
+      if (s.role !== 'leader' || !proc.alive) return;
+      this.stats.elections++;
+      this.check(() => {
+        this.checker.leader(s.term, `${slot.id}#${proc.inc}`);
+        this.checker.stillEmptied((id) => this.appliedOf(id));
+        this.checker.elected(slot.id, s.term, host.status().conf.voters, bootedAt);
+      });
+    };
+  }
+
+  protected override failed(slot: Slot, proc: Proc, err: Error): void {
+    super.failed(slot, proc, err);
+    // The operator is on it once the faults healed.
+    if (slot.state === 'refused' && !this.chaos) this.replace(slot);
   }
 
   // ---------------------------------------------------------------- running
 
   async run(): Promise<NodeSimResult> {
-    const chaosEnd = (this.opts.chaosSeconds ?? DEFAULT_CHAOS_S) * SECOND;
+    const chaosEnd = (this.world.chaosSeconds ?? DEFAULT_CHAOS_S) * SECOND;
     const deadline = chaosEnd + LIVENESS_TIMEOUTS * ELECTION_MS * MS;
     let violation: Violation | null = null;
     try {
@@ -176,6 +166,7 @@ export class NodeWorld implements ClientWorld {
       for (let c = 0; c < CLIENTS; c++) void this.clientLoop(c);
       this.sched.after(this.rng.range(200, 2000) * MS, () => this.nemesis());
       this.sched.at(chaosEnd, () => this.heal());
+      await settle(); // the boots schedule their first writes at time 0
       for (;;) {
         if (!(await this.sched.step())) {
           throw new Violation('liveness', 'the simulation ran out of events');
@@ -202,6 +193,7 @@ export class NodeWorld implements ClientWorld {
       violation.seed = this.opts.seed;
       violation.trace = this.trace.lines();
     } finally {
+      this.chaos = false;
       this.stopEverything();
     }
     this.stats.events = this.sched.events;
@@ -211,283 +203,7 @@ export class NodeWorld implements ClientWorld {
     return { seed: this.opts.seed, violation, stats: this.stats };
   }
 
-  /** A checker threw inside a callback of the node code: surfaced by run(). */
-  private failure: Violation | null = null;
-
-  /** Runs a check; a violation stops the run at the next event boundary. */
-  private check(fn: () => void): void {
-    if (this.failure !== null) return;
-    try {
-      fn();
-    } catch (e) {
-      if (e instanceof Violation) this.failure = e;
-      else throw e;
-    }
-  }
-
-  private log(text: string): void {
-    this.trace.add(this.sched.now, text);
-  }
-
-  private stopEverything(): void {
-    this.chaos = false;
-    for (const s of this.slots.values()) {
-      if (s.proc !== null) {
-        s.proc.alive = false;
-        s.proc.transport.kill();
-        s.proc.stopRegistration?.();
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------- ClientWorld
-
-  now(): number {
-    return this.sched.now;
-  }
-
-  after(us: number, fn: () => void): void {
-    this.sched.after(us, fn);
-  }
-
-  endpoints(): string[] {
-    return [...this.slots.keys()].map(addressOf);
-  }
-
-  attempt(
-    endpoint: string,
-    service: 'Sequencer' | 'Cluster',
-    method: string,
-    request: Record<string, unknown>,
-    attemptMs: number,
-    done: (o: Outcome) => void,
-  ): () => void {
-    const slot = this.slots.get(idOf(endpoint));
-    let cancelled = false;
-    let cancelOnServer: (() => void) | null = null;
-    if (slot === undefined || this.clientNet.route('client', slot.id, this.delays) === 0) {
-      return () => {};
-    }
-    const sentAt = this.sched.now;
-    this.sched.after(this.delays[0]! * NET_SCALE, () => {
-      const proc = slot.proc;
-      const handler = proc?.handlers?.[service][method];
-      if (proc === null || !proc.alive || handler === undefined) {
-        // Nothing listens there (down, booting): connection refused, at once.
-        this.reply(endpoint, done, {
-          code: 14,
-          details: 'connection refused',
-          value: null,
-          leader: null,
-        });
-        return;
-      }
-      this.input(proc, () => {
-        if (!proc.alive || cancelled) return;
-        const leftMs = attemptMs - (this.sched.now - sentAt) / MS;
-        const server = callUnary(
-          handler as Parameters<typeof callUnary>[0],
-          request,
-          proc.clock.wallNow() + leftMs * proc.clock.rate,
-          (o) => {
-            if (!proc.alive) return; // a dead process sends nothing
-            if (service === 'Sequencer' && method === 'Next' && o.code === 0) {
-              const first = BigInt(o.value!['first'] as string);
-              const count = o.value!['count'] as number;
-              this.check(() =>
-                this.checker.served(
-                  request['sequence'] as string,
-                  first,
-                  count,
-                  `${endpoint} (term ${proc.host?.currentTerm})`,
-                ),
-              );
-            }
-            this.reply(endpoint, done, o);
-          },
-        );
-        cancelOnServer = server.cancel;
-      });
-    });
-    return () => {
-      if (cancelled) return;
-      cancelled = true;
-      const proc = slot.proc;
-      this.sched.after(this.rng.range(5, 500) * NET_SCALE, () => {
-        if (proc !== null && proc.alive && cancelOnServer !== null) {
-          const c = cancelOnServer;
-          this.input(proc, c);
-        }
-      });
-    };
-  }
-
-  private reply(endpoint: string, done: (o: Outcome) => void, o: Outcome): void {
-    if (this.clientNet.route(idOf(endpoint), 'client', this.delays) === 0) return;
-    this.sched.after(this.delays[0]! * NET_SCALE, () => done(o));
-  }
-
-  // ---------------------------------------------------------------- processes
-
-  private addSlot(id: string, initialCluster: Map<string, string> | null): Slot {
-    const slot: Slot = {
-      id,
-      storage: this.newStorage(id),
-      initialCluster,
-      proc: null,
-      state: 'down',
-      incs: 0,
-      lastFsyncAt: 0,
-    };
-    this.slots.set(id, slot);
-    return slot;
-  }
-
-  private newStorage(id: string): MemoryStorage {
-    return MemoryStorage.create({
-      name: `${id}/data`,
-      // Writes complete in order, after a simulated fsync; the completion
-      // runs as an input of the process (deferred by a stall).
-      schedule: (complete) => {
-        const slot = this.slots.get(id);
-        if (slot === undefined) return;
-        const at = Math.max(slot.lastFsyncAt, this.sched.now + this.fsyncDelayUs());
-        slot.lastFsyncAt = at;
-        this.sched.at(at, () => {
-          const p = slot.proc;
-          if (p !== null && p.alive) this.input(p, complete);
-          else complete(); // a crashed handle drops it; a closed one is done anyway
-        });
-      },
-    });
-  }
-
-  private nodeOptions(slot: Slot): NodeOptions {
-    return {
-      id: slot.id,
-      listen: addressOf(slot.id),
-      advertise: addressOf(slot.id),
-      dataDir: `${slot.id}/data`,
-      initialCluster: slot.initialCluster,
-      electionTimeoutMs: ELECTION_MS,
-      heartbeatIntervalMs: HEARTBEAT_MS,
-      maxCount: 100_000,
-      leaseDriftFraction: 0.1,
-      snapshotEntries: this.snapshotEntries,
-      logLevel: 'info',
-      metricsListen: null,
-      enableFaultInjection: false,
-    };
-  }
-
-  private boot(slot: Slot): void {
-    if (slot.proc !== null || slot.state === 'removed' || slot.state === 'refused') return;
-    const inc = ++slot.incs;
-    const bootedAt = this.sched.now;
-    const rate =
-      1 + (this.rng.chance(0.3) ? this.rng.pick([-1, 1]) : this.rng.float() * 2 - 1) * MAX_DRIFT;
-    const procRng = this.rng.fork(`proc ${slot.id}#${inc}`);
-    // The clock's gate needs the process it belongs to, made just below.
-    const self: { proc: Proc | null } = { proc: null };
-    const clock = new SimClock(this.sched, rate, this.sched.now, procRng.range(0, 1e6), {
-      alive: () => self.proc?.alive === true,
-      timer: (fn) => this.timerInput(self.proc as Proc, fn),
-    });
-    const transport = new SimTransport(
-      slot.id,
-      { carry: (m, address, from, lost) => this.carry(m, address, from, lost) },
-      (m) => this.observe(slot, m),
-    );
-    const proc: Proc = {
-      inc,
-      alive: true,
-      host: null,
-      clock,
-      transport,
-      stalledUntil: 0,
-      queue: [],
-      handlers: null,
-      stopRegistration: null,
-    };
-    self.proc = proc;
-    slot.proc = proc;
-    slot.state = 'booting';
-    const logger = pino(
-      { level: 'info', base: { n: slot.id }, timestamp: false },
-      { write: (line: string) => this.log(line.trimEnd()) },
-    );
-    NodeHost.open(this.nodeOptions(slot), {
-      storage: slot.storage,
-      transport,
-      clock,
-      entropy: {
-        int: (n) => procRng.int(n),
-        hex: (bytes) =>
-          Array.from({ length: bytes }, () => procRng.int(256).toString(16).padStart(2, '0')).join(
-            '',
-          ),
-      },
-      log: logger,
-      ...(this.opts.classes !== undefined ? { classes: this.opts.classes } : {}),
-    }).then(
-      (host) => {
-        if (!proc.alive) return;
-        proc.host = host;
-        slot.state = 'up';
-        host.events = this.eventsFor(slot, proc);
-        host.onLeaderChange = (s) => {
-          if (s.role !== 'leader' || !proc.alive) return;
-          this.stats.elections++;
-          this.check(() => {
-            this.checker.leader(s.term, `${slot.id}#${inc}`);
-            this.checker.stillEmptied((id) => this.appliedOf(id));
-            this.checker.elected(slot.id, s.term, host.status().conf.voters, bootedAt);
-          });
-        };
-        proc.handlers = {
-          Sequencer: sequencerHandlers(host) as Record<string, unknown>,
-          Cluster: clusterHandlers(host) as Record<string, unknown>,
-        };
-        host.start();
-        proc.stopRegistration = startRegistration(host, (address, req) =>
-          this.registerAt(address, req),
-        );
-        void host.stopped.then((err) => {
-          if (err !== null && proc.alive) this.onFatal(slot, proc, err);
-        });
-        this.log(`${slot.id}#${inc} up (clock rate ${rate.toFixed(4)})`);
-      },
-      (err: unknown) => {
-        if (proc.alive) this.onFatal(slot, proc, err as Error);
-      },
-    );
-  }
-
-  /** A node refused to start or stopped itself. Only the documented refusals are fine. */
-  private onFatal(slot: Slot, proc: Proc, err: Error): void {
-    this.kill(slot, proc);
-    if (err instanceof DataDirectoryReplacedError || err instanceof StartupError) {
-      slot.state = 'refused';
-      this.log(`${slot.id} refuses to run: ${err.message}`);
-      return;
-    }
-    this.check(() => {
-      throw new Violation('node-failed', `${slot.id} stopped with ${err.name}: ${err.message}`);
-    });
-  }
-
-  private kill(slot: Slot, proc: Proc): void {
-    proc.alive = false;
-    proc.transport.kill();
-    proc.stopRegistration?.();
-    slot.storage = slot.storage.reopen();
-    if (slot.proc === proc) {
-      slot.proc = null;
-      slot.state = 'down';
-    }
-  }
-
-  private eventsFor(slot: Slot, proc: Proc): NodeEvents {
+  protected override eventsFor(slot: Slot, proc: Proc): NodeEvents {
     return {
       ...NO_EVENTS,
       applied: (entry, result) => {
@@ -508,90 +224,36 @@ export class NodeWorld implements ClientWorld {
     };
   }
 
+  /**
+   * A node just answered a Next: it must hold a valid lease by its own clock,
+   * and no other node may hold one at this same instant (global time).
+   */
+  private checkLeases(slot: Slot, proc: Proc): void {
+    const host = proc.host!;
+    if (!host.leaseValid()) {
+      throw new Violation(
+        'served-without-lease',
+        `${slot.id} (term ${host.currentTerm}) answered a Next without a valid lease`,
+      );
+    }
+    for (const other of this.slots.values()) {
+      const h = other.proc?.alive === true ? other.proc.host : null;
+      if (other === slot || h == null || !h.leaseValid()) continue;
+      throw new Violation(
+        'lease-overlap',
+        `${slot.id} (term ${host.currentTerm}) answered a Next while ${other.id} (term ${h.currentTerm}) also held a valid lease (${Math.round(h.leaseRemainingMs())} ms left)`,
+      );
+    }
+  }
+
   /** Every message a node sends passes here first. */
-  private observe(slot: Slot, m: Message): void {
+  protected override sent(slot: Slot, m: Message): void {
     if (m.type === 'vote-resp' && m.granted) {
       const applied = slot.proc?.host?.sm.lastApplied ?? 0;
       this.check(() => this.checker.voteGranted(slot.id, m.to, m.term, applied, this.sched.now));
     } else if (m.type === 'append-resp' && m.success) {
       this.check(() => this.checker.acked(slot.id));
     }
-  }
-
-  /** Runs `fn` as an input (I/O callback) of `proc`: queued while it is stalled. */
-  private input(proc: Proc, fn: () => void): void {
-    if (!proc.alive) return;
-    if (this.sched.now < proc.stalledUntil) proc.queue.push(fn);
-    else fn();
-  }
-
-  /** Runs `fn` as a timer of `proc`: after the stall and the inputs that queued in it. */
-  private timerInput(proc: Proc, fn: () => void): void {
-    if (this.sched.now < proc.stalledUntil) {
-      this.sched.at(proc.stalledUntil + 1, () => this.timerInput(proc, fn));
-    } else fn();
-  }
-
-  private stall(slot: Slot, ms: number): void {
-    const proc = slot.proc;
-    if (proc === null || !proc.alive) return;
-    const until = Math.max(proc.stalledUntil, this.sched.now + ms * MS);
-    proc.stalledUntil = until;
-    this.stats.stalls++;
-    this.log(`${slot.id} event loop stalls for ${ms} ms`);
-    this.sched.at(until, async () => {
-      if (this.sched.now < proc.stalledUntil) return; // extended by a later stall
-      // The inputs that queued up run first, each its own macrotask; the
-      // timers (deferred to just after this instant) catch up afterwards.
-      while (proc.queue.length > 0 && proc.alive) {
-        (proc.queue.shift() as () => void)();
-        await new Promise((r) => setImmediate(r));
-      }
-    });
-  }
-
-  // ---------------------------------------------------------------- network
-
-  private carry(m: Message, address: string, fromAddress: string, lost: () => void): void {
-    Object.freeze(m);
-    if (m.type === 'append') {
-      for (const e of m.entries) Object.freeze(e);
-      Object.freeze(m.entries);
-    }
-    const to = idOf(address);
-    const copies = this.net.route(m.from, to, this.delays);
-    if (copies === 0 && m.type === 'snapshot') this.sched.after(50 * MS, lost);
-    for (let i = 0; i < copies; i++) {
-      this.sched.after(this.delays[i]! * NET_SCALE, () => this.deliver(m, to, fromAddress));
-    }
-  }
-
-  private deliver(m: Message, to: string, fromAddress: string): void {
-    if (this.net.isCut(m.from, to)) return;
-    const proc = this.slots.get(to)?.proc;
-    if (proc === null || proc === undefined || !proc.alive || proc.host === null) return;
-    this.input(proc, () => {
-      const h = proc.transport.handler;
-      if (h === null || proc.transport.isClosed) return;
-      if (!proc.transport.knows(m.from)) h.onUnknownPeer(m.from, fromAddress);
-      h.onMessage(m);
-    });
-  }
-
-  /** RegisterMember to the leader, through the client network, with its real handler. */
-  private registerAt(address: string, req: RegisterRequest): Promise<'ok' | 'replaced' | 'retry'> {
-    return new Promise((resolve) => {
-      let settled = false;
-      const finish = (r: 'ok' | 'replaced' | 'retry'): void => {
-        if (settled) return;
-        settled = true;
-        resolve(r);
-      };
-      this.attempt(address, 'Cluster', 'RegisterMember', { ...req }, 3000, (o) =>
-        finish(o.code === 0 ? 'ok' : o.code === 9 ? 'replaced' : 'retry'),
-      );
-      this.sched.after(3000 * MS, () => finish('retry'));
-    });
   }
 
   // ---------------------------------------------------------------- clients
@@ -621,10 +283,6 @@ export class NodeWorld implements ClientWorld {
     }
   }
 
-  private sleep(us: number): Promise<void> {
-    return new Promise((r) => this.sched.after(us, r));
-  }
-
   /** An operator's (or a retrying CLI's) admin call. */
   private admin(method: string, request: Record<string, unknown>): void {
     this.stats.adminCalls++;
@@ -638,21 +296,6 @@ export class NodeWorld implements ClientWorld {
   }
 
   // ---------------------------------------------------------------- nemesis
-
-  private leaders(): Slot[] {
-    return [...this.slots.values()].filter(
-      (s) => s.proc?.alive === true && s.proc.host?.status().role === 'leader',
-    );
-  }
-
-  private up(): Slot[] {
-    return [...this.slots.values()].filter((s) => s.state === 'up');
-  }
-
-  private voters(): string[] {
-    const l = this.leaders()[0] ?? this.up()[0];
-    return l?.proc?.host?.status().conf.voters ?? [];
-  }
 
   private nemesis(): void {
     if (!this.chaos) return;
@@ -692,13 +335,16 @@ export class NodeWorld implements ClientWorld {
       const victim =
         leaders.length > 0 && r.chance(0.7) ? r.pick(leaders) : up.length > 0 ? r.pick(up) : null;
       if (victim !== null) this.gracefulRestart(victim);
-    } else if (roll < 58) {
+    } else if (roll < 54) {
       const victim =
         leaders.length > 0 && r.chance(0.6) ? r.pick(leaders) : up.length > 0 ? r.pick(up) : null;
       if (victim !== null) {
         const ms = r.chance(0.5) ? r.range(20, 400) : r.range(400, 3 * ELECTION_MS);
-        this.stall(victim, ms);
+        this.stats.stalls++;
+        this.stall(victim.id, ms);
       }
+    } else if (roll < 58) {
+      this.stallBesideCutLink();
     } else if (roll < 62) {
       this.randomizeDisk();
       this.log(`disk: fsync ${this.disk.minMs}..${this.disk.maxMs} ms, stall ${this.disk.stall}`);
@@ -716,8 +362,36 @@ export class NodeWorld implements ClientWorld {
       });
     } else if (roll < 93) {
       this.wipeNemesis();
+    } else if (roll < 96) {
+      this.loseRecordNemesis();
     }
     this.sched.after(r.range(300, 3000) * MS, () => this.nemesis());
+  }
+
+  /**
+   * A GC pause on one follower while the leader's link to another is cut,
+   * and, as the pause ends, the leader's messages to the paused one start
+   * getting lost too (its answers still arrive). The paused follower answers
+   * the heartbeats that queued during the pause, which extends the leader's
+   * lease from their send times; the other follower stops hearing from the
+   * leader and asks for votes. The paused one must keep its promise not to
+   * vote until an election timeout after it received them.
+   */
+  private stallBesideCutLink(): void {
+    const leader = this.leaders()[0];
+    const followers = this.up().filter((s) => s !== leader);
+    if (leader === undefined || followers.length < 2) return;
+    const [paused, cut] = this.rng.shuffle(followers) as [Slot, Slot];
+    this.net.cutLink(leader.id, cut.id);
+    this.net.cutLink(cut.id, leader.id);
+    const ms = this.rng.range(ELECTION_MS / 4, ELECTION_MS);
+    this.log(`cut ${leader.id} <-/-> ${cut.id}`);
+    this.stats.stalls++;
+    this.stall(paused.id, ms);
+    this.sched.after(ms * MS, () => {
+      this.net.cutLink(leader.id, paused.id);
+      this.log(`cut ${leader.id} -/-> ${paused.id}`);
+    });
   }
 
   /** TransferLeadership: sometimes twice at once, sometimes retried as the first times out. */
@@ -763,11 +437,8 @@ export class NodeWorld implements ClientWorld {
 
   /** kill -9 a member, empty its data directory, restart it with its bootstrap flags. */
   private wipeNemesis(): void {
-    const candidates = this.up().filter((s) => s.initialCluster !== null);
-    if (candidates.length === 0) return;
-    // The contract holds while a majority keeps its data: one member at a time.
-    if ([...this.slots.values()].some((s) => s.state === 'refused')) return;
-    if (this.checker.stillEmptied((id) => this.appliedOf(id)).length > 0) return;
+    const candidates = this.loseable().filter((s) => s.initialCluster !== null);
+    if (candidates.length === 0 || !this.mayLoseData()) return;
     const slot = this.rng.pick(candidates);
     const proc = slot.proc!;
     const applied = proc.host?.sm.lastApplied ?? 0;
@@ -780,8 +451,46 @@ export class NodeWorld implements ClientWorld {
     this.sched.after(this.rng.range(100, 3000) * MS, () => this.boot(slot));
   }
 
-  private appliedOf(id: string): number | null {
-    return this.slots.get(id)?.proc?.host?.sm.lastApplied ?? null;
+  /** Whether one more member may lose data: the contract holds while a majority keeps it. */
+  private mayLoseData(): boolean {
+    if ([...this.slots.values()].some((s) => s.state === 'refused' || s.damaged)) return false;
+    return this.checker.stillEmptied((id) => this.appliedOf(id)).length === 0;
+  }
+
+  /**
+   * Members whose data may be lost now: up and past the bootstrap point. (A
+   * founding member lost before the cluster's first election stalls it for
+   * good, by design: the first election needs every founding member, and
+   * the operator simply creates the cluster again, as nothing was committed.)
+   */
+  private loseable(): Slot[] {
+    return this.up().filter((s) => (s.proc?.host?.status().lastIndex ?? 0) > BOOTSTRAP_INDEX);
+  }
+
+  /**
+   * kill -9 a member; on restart its storage engine drops its last record,
+   * or one before it, as LevelDB's recovery does with a record whose checksum
+   * fails. Such a member must refuse to start.
+   */
+  private loseRecordNemesis(): void {
+    const candidates = this.loseable();
+    if (candidates.length === 0 || !this.mayLoseData()) return;
+    const slot = this.rng.pick(candidates);
+    const proc = slot.proc!;
+    const which = this.rng.chance(0.5) ? 'tail' : 'middle';
+    proc.alive = false;
+    proc.transport.kill();
+    proc.stopRegistration?.();
+    slot.storage = slot.storage.reopen({ lose: which, pick: (n) => this.rng.int(n) });
+    slot.proc = null;
+    slot.state = 'down';
+    const problem = slot.storage.durableProblem();
+    slot.damaged = problem !== null;
+    this.stats.lostRecords++;
+    this.log(
+      `kill -9 ${slot.id}; its storage loses its ${which} record on recovery (${problem ?? 'nothing that matters'})`,
+    );
+    this.sched.after(this.restartDelayUs(), () => this.boot(slot));
   }
 
   private crashAndRestart(slot: Slot): void {
@@ -810,12 +519,6 @@ export class NodeWorld implements ClientWorld {
 
   private restartDelayUs(): number {
     return (this.rng.chance(0.3) ? this.rng.range(50, 1000) : this.rng.range(1000, 8000)) * MS;
-  }
-
-  private fsyncDelayUs(): number {
-    const d = this.disk;
-    if (d.stall > 0 && this.rng.chance(d.stall)) return this.rng.range(100, 1500) * MS;
-    return Math.round((d.minMs + this.rng.float() * (d.maxMs - d.minMs)) * MS);
   }
 
   private randomizeDisk(): void {
@@ -853,6 +556,7 @@ export class NodeWorld implements ClientWorld {
       this.log(`operator: RemoveMember ${slot.id} -> ${r.outcome.code} ${r.outcome.details}`);
       slot.storage = this.newStorage(slot.id);
       slot.initialCluster = null;
+      slot.damaged = false;
       slot.state = 'down';
       this.boot(slot);
       const a = await callWithRetries(
@@ -908,16 +612,6 @@ export class NodeWorld implements ClientWorld {
       .join('; ');
   }
 }
-
-/** Every node listens (and is dialled, and advertises) at `<id>:7001`. */
-function addressOf(id: string): string {
-  return `${id}:7001`;
-}
-
-function idOf(address: string): string {
-  return address.replace(/:\d+$/, '');
-}
-
 export function runNodeSeed(opts: NodeSimOptions): Promise<NodeSimResult> {
   return new NodeWorld(opts).run();
 }
