@@ -4,10 +4,10 @@
 //   npm run sim -- [--world core|node] --list-mutants
 // The core world (default) runs the Raft core with a toy application; the
 // node world runs whole nodes (runtime, allocator, state machine, API).
-// Prints every violation with its seed, invariant and trace; the last line is
-// exactly "N seeds, V violations"; exits 1 if V > 0. With --mutant, stops at
-// the first violation (the mutant is caught); its default seed budget is the
-// test suite's (MUTANT_SEED_BUDGET). Seeds per second go to stderr.
+// Prints every violation with its seed, invariant and trace, then exactly
+// "N seeds, V violations"; exits 1 if V > 0. With --mutant, stops at the
+// first violation and exits 0 when the mutant was caught (1 when not); its
+// default seed budget is the suite's. Seeds per second go to stderr.
 
 import { MUTANTS } from '../../src/raft/index.js';
 import { DEFAULT_STEPS, MUTANT_SEED_BUDGET } from './cluster.js';
@@ -157,7 +157,17 @@ async function main(): Promise<void> {
     );
   }
   process.stdout.write(`${ran} seeds, ${violations} violations\n`);
-  process.exitCode = violations > 0 ? 1 : 0;
+  if (args.mutant === undefined) {
+    process.exitCode = violations > 0 ? 1 : 0;
+    return;
+  }
+  // A mutant run passes when the mutant is caught.
+  process.stdout.write(
+    violations > 0
+      ? `mutant ${args.mutant} caught at seed ${args.from + ran - 1}\n`
+      : `mutant ${args.mutant} NOT caught in ${ran} seeds\n`,
+  );
+  process.exitCode = violations > 0 ? 0 : 1;
 }
 
 await main();
