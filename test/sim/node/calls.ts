@@ -76,3 +76,81 @@ function toOutcome(err: unknown, value: unknown): Outcome {
     leader: leader === undefined ? null : String(leader),
   };
 }
+
+type DuplexHandler = (call: unknown) => void;
+
+/** The client's end of a simulated NextStream. */
+export interface StreamEnd {
+  /** Sends one request (delivered to the handler as a 'data' event). */
+  write(request: Record<string, unknown>): void;
+  /** Half-closes: no more requests. */
+  end(): void;
+  /** The client gave up: the server sees 'cancelled'. */
+  cancel(): void;
+}
+
+/**
+ * Starts a bidirectional-streaming `handler` (NextStream) on a fake server
+ * call. `deliver` runs each client action as an input of the server process
+ * (after the network's delay, or never); `onAnswer` receives every message
+ * the server writes, `onClose` the stream's end (null) or error status.
+ */
+export function callDuplex(
+  handler: DuplexHandler,
+  deliver: (fn: () => void) => void,
+  onAnswer: (answer: Record<string, unknown>) => void,
+  onClose: (status: Outcome | null) => void,
+): StreamEnd {
+  const call = new EventEmitter() as EventEmitter & {
+    cancelled: boolean;
+    destroyed: boolean;
+    writableEnded: boolean;
+    metadata: grpc.Metadata;
+    getPeer(): string;
+    write(m: Record<string, unknown>): boolean;
+    end(): void;
+  };
+  let closed = false;
+  const close = (status: Outcome | null): void => {
+    if (closed) return;
+    closed = true;
+    onClose(status);
+  };
+  call.cancelled = false;
+  call.destroyed = false;
+  call.writableEnded = false;
+  call.metadata = new grpc.Metadata();
+  call.getPeer = () => 'sim-client';
+  call.write = (m) => {
+    if (!closed) onAnswer(m);
+    return true;
+  };
+  call.end = () => {
+    call.writableEnded = true;
+    close(null);
+  };
+  // A handler reports a stream-level failure by emitting 'error' with a
+  // status; the stream is then over.
+  const emit = call.emit.bind(call);
+  call.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+    if (event === 'error' && !call.cancelled) {
+      call.destroyed = true;
+      close(toOutcome(args[0], undefined));
+      // grpc-js turns it into the call's status; nothing throws.
+      if (call.listenerCount('error') === 0) return true;
+    }
+    return emit(event, ...args);
+  };
+  handler(call);
+  return {
+    write: (request) => deliver(() => !closed && emit('data', request)),
+    end: () => deliver(() => !closed && emit('end')),
+    cancel: () =>
+      deliver(() => {
+        if (call.cancelled) return;
+        call.cancelled = true;
+        emit('cancelled');
+        close({ code: grpc.status.CANCELLED, details: 'cancelled', value: null, leader: null });
+      }),
+  };
+}

@@ -21,7 +21,7 @@ import { Prng } from '../../support/prng.js';
 import { Violation } from '../invariants.js';
 import { Network } from '../network.js';
 import { Trace } from '../trace.js';
-import { callUnary, type Outcome } from './calls.js';
+import { callDuplex, callUnary, type Outcome, type StreamEnd } from './calls.js';
 import { callWithRetries, type CallResult, type ClientWorld } from './client.js';
 import { SimClock } from './clock.js';
 import { MS, Scheduler, settle } from './scheduler.js';
@@ -311,6 +311,62 @@ export class SimCluster implements ClientWorld {
           this.input(proc, c);
         }
       });
+    };
+  }
+
+  /**
+   * Opens a NextStream to `endpoint`'s real handler. Messages travel in
+   * order, each way, with the client network's delays; the answers and the
+   * stream's end (null) or error status come back the same way.
+   */
+  openStream(
+    endpoint: string,
+    onAnswer: (answer: Record<string, unknown>) => void,
+    onClose: (status: Outcome | null) => void,
+  ): StreamEnd {
+    const slot = this.slots.get(idOf(endpoint));
+    const proc = slot?.proc;
+    const handler = proc?.handlers?.Sequencer['NextStream'];
+    let up = 0; // in order: each message after the previous one
+    let down = 0;
+    const requests = new Map<unknown, Record<string, unknown>>();
+    const back = (fn: () => void): void => {
+      down = Math.max(down, this.sched.now + this.rng.range(5, 300) * NET_SCALE);
+      this.sched.at(down, fn);
+    };
+    if (slot === undefined || proc == null || !proc.alive || handler === undefined) {
+      back(() => onClose({ code: 14, details: 'connection refused', value: null, leader: null }));
+      return { write: () => {}, end: () => {}, cancel: () => {} };
+    }
+    const stream = callDuplex(
+      handler as Parameters<typeof callDuplex>[0],
+      (fn) => {
+        up = Math.max(up, this.sched.now + this.rng.range(5, 300) * NET_SCALE);
+        this.sched.at(up, () => this.input(proc, fn));
+      },
+      (answer) => {
+        if (!proc.alive) return;
+        const request = requests.get(answer['id']);
+        if (answer['code'] === 0 && request !== undefined) {
+          this.answered(slot, proc, 'Sequencer', 'Next', request, {
+            code: 0,
+            details: '',
+            value: answer,
+            leader: null,
+          });
+        }
+        back(() => onAnswer(answer));
+      },
+      (status) => {
+        if (proc.alive) back(() => onClose(status));
+      },
+    );
+    return {
+      ...stream,
+      write: (request) => {
+        requests.set(request['id'], request);
+        stream.write(request);
+      },
     };
   }
 

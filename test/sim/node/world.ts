@@ -262,25 +262,87 @@ export class NodeWorld extends SimCluster {
     const rng = this.rng.fork(`client ${c}`);
     let leader: string | null = null;
     while (this.chaos || !this.livenessOk) {
-      const sequence = rng.chance(0.03) ? `s${rng.int(1000)}` : rng.pick(SEQUENCES);
-      const count = rng.chance(0.2) ? rng.range(2, 50) : 1;
-      const floor = this.checker.invoke(sequence);
-      const r = await callWithRetries(
-        this,
-        'Sequencer',
-        'Next',
-        { sequence, count },
-        { start: leader },
-      );
-      if (r.outcome.code === 0) {
-        leader = r.endpoint;
-        const first = BigInt(r.outcome.value!['first'] as string);
-        this.check(() =>
-          this.checker.ok(sequence, first, count, floor, `client ${c} via ${r.endpoint}`),
-        );
-      } else leader = null;
+      const pick = (): { sequence: string; count: number } => ({
+        sequence: rng.chance(0.03) ? `s${rng.int(1000)}` : rng.pick(SEQUENCES),
+        count: rng.chance(0.2) ? rng.range(2, 50) : 1,
+      });
+      if (leader !== null && rng.chance(0.3)) {
+        // Pipelined over one NextStream, as SequenceClient does with calls
+        // in flight; a request that fails there goes the unary way.
+        const batch = Array.from({ length: rng.range(2, 8) }, pick);
+        const failed = await this.streamBatch(c, leader, batch);
+        for (const req of failed) leader = await this.unaryNext(c, req, leader);
+      } else {
+        leader = await this.unaryNext(c, pick(), leader);
+      }
       await this.sleep(rng.range(0, 200) * MS);
     }
+  }
+
+  /** One Next with SequenceClient's retries; returns the leader it reached (or null). */
+  private async unaryNext(
+    c: number,
+    { sequence, count }: { sequence: string; count: number },
+    leader: string | null,
+  ): Promise<string | null> {
+    const floor = this.checker.invoke(sequence);
+    const r = await this.call('Sequencer', 'Next', { sequence, count }, { start: leader });
+    if (r.outcome.code !== 0) return null;
+    const first = BigInt(r.outcome.value!['first'] as string);
+    this.check(() =>
+      this.checker.ok(sequence, first, count, floor, `client ${c} via ${r.endpoint}`),
+    );
+    return r.endpoint;
+  }
+
+  /**
+   * Sends `batch` over one NextStream to `leader`, each request with a 3 s
+   * timeout; resolves with the requests that did not succeed there.
+   */
+  private streamBatch(
+    c: number,
+    leader: string,
+    batch: { sequence: string; count: number }[],
+  ): Promise<{ sequence: string; count: number }[]> {
+    return new Promise((resolve) => {
+      const pending = new Map<string, { sequence: string; count: number; floor: bigint }>();
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        stream.cancel();
+        resolve([...pending.values()]);
+      };
+      const stream = this.openStream(
+        leader,
+        (answer) => {
+          const id = answer['id'] as string;
+          const req = pending.get(id);
+          if (req === undefined || done) return;
+          if (answer['code'] !== 0) return; // retried on the unary path
+          pending.delete(id);
+          const first = BigInt(answer['first'] as string);
+          this.check(() =>
+            this.checker.ok(
+              req.sequence,
+              first,
+              req.count,
+              req.floor,
+              `client ${c} via stream to ${leader}`,
+            ),
+          );
+          if (pending.size === 0) finish();
+        },
+        () => finish(),
+      );
+      batch.forEach((req, i) => {
+        const id = `${c}-${this.sched.now}-${i}`;
+        pending.set(id, { ...req, floor: this.checker.invoke(req.sequence) });
+        stream.write({ id, sequence: req.sequence, count: req.count, timeout_ms: 3000 });
+      });
+      stream.end();
+      this.sched.after(3500 * MS, finish);
+    });
   }
 
   /** An operator's (or a retrying CLI's) admin call. */
