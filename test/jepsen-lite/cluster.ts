@@ -153,6 +153,27 @@ export class DockerCluster {
     return n;
   }
 
+  /**
+   * Re-creates member `id` with an empty data directory (a new container
+   * under the same name and network alias, no --initial-cluster), to be
+   * added back with addMember once it was removed.
+   */
+  async replace(id: string): Promise<DockerNode> {
+    const old = this.node(id);
+    await docker('rm', '-f', old.container.getId());
+    this.ips.delete(id);
+    const ports = await reservePorts(1);
+    const n = await this.startContainer(id, ports, ports.port(0), null).catch(
+      async (e: unknown) => {
+        await ports.releaseAll();
+        throw e;
+      },
+    );
+    this.nodes[this.nodes.indexOf(old)] = n;
+    await this.applyCut();
+    return n;
+  }
+
   node(id: string): DockerNode {
     const n = this.nodes.find((x) => x.id === id);
     if (n === undefined) throw new Error(`no node ${id}`);

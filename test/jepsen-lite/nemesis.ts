@@ -250,6 +250,67 @@ export async function reconcileMembers(ctx: FaultCtx, notes: string[]): Promise<
   }
 }
 
+/**
+ * Hand-overs under trouble, the way operators and retrying CLIs cause them:
+ * with one follower paused, transfer leadership, then remove the leader and
+ * add it back with an empty data directory. Each request is sent twice, the
+ * second around the moment the first one's 3 s attempt times out (an
+ * operator retrying), sometimes to another node. Every value must stay
+ * unique and in real-time order; hand-overs that complete skip nothing.
+ */
+export const handover: Nemesis = async (ctx) => {
+  const c = ctx.cluster;
+  const leader = await leaderOrRandom(ctx);
+  const followers = liveIds(ctx).filter((id) => id !== leader);
+  const paused = ctx.rng.pick(followers);
+  await c.pause(paused);
+  const notes: string[] = [];
+  const admin = (): SequenceClient =>
+    new SequenceClient({ endpoints: c.endpoints, deadlineMs: 8000, attemptTimeoutMs: 3000 });
+  /** `op` now, and again about when the first attempt times out; both awaited. */
+  const twice = async (
+    what: string,
+    op: (a: SequenceClient) => Promise<unknown>,
+  ): Promise<void> => {
+    const run = async (n: number): Promise<void> => {
+      const a = admin();
+      const t0 = Date.now();
+      try {
+        await op(a);
+        notes.push(`${what} #${n}: ok in ${Date.now() - t0} ms`);
+      } catch (e) {
+        notes.push(`${what} #${n}: ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        a.close();
+      }
+    };
+    const first = run(1);
+    await sleep(2800 + ctx.rng.int(500));
+    await Promise.all([first, run(2)]);
+  };
+  const to = ctx.rng.chance(0.5) ? ctx.rng.pick(followers) : undefined;
+  await twice(`transfer to ${to ?? 'any'}`, (a) => a.transferLeadership(to));
+  const current = (await c.leader()) ?? leader;
+  await twice(`remove leader ${current}`, (a) => a.removeMember(current));
+  await c.resume(paused);
+  await reconcileMembers(ctx, notes);
+  if (c.node(current).removed) {
+    const fresh = await c.replace(current);
+    await twice(`add ${current} back (empty)`, (a) =>
+      a.addMember({ id: current, address: `${current}:7000`, advertise: fresh.advertise }),
+    );
+  }
+  for (const n of notes) ctx.log(`  ${n}`);
+  return {
+    label: `hand-overs with ${paused} paused: transfer, remove and re-add ${current}`,
+    notes,
+    async end() {
+      await c.heal();
+      await reconcileMembers(ctx, notes);
+    },
+  };
+};
+
 export const NEMESES: Record<string, Nemesis> = {
   'partition-halves': partitionHalves,
   'isolate-leader': isolateLeader,
@@ -259,6 +320,7 @@ export const NEMESES: Record<string, Nemesis> = {
   pause,
   'crash-all': crashAll,
   membership,
+  handover,
 };
 
 export interface ScenarioDef {
@@ -327,6 +389,14 @@ export const SCENARIOS: Record<string, ScenarioDef> = {
     faultMs: 6000,
     healthyMs: 5000,
     about: 'remove a member and add a new one while the cluster is split in halves',
+  },
+  handover: {
+    nemeses: ['handover'],
+    nodes: 5,
+    faultMs: 1000,
+    healthyMs: 4000,
+    about:
+      'with a follower paused: transfer leadership, remove the leader, add it back empty; each request sent twice, the second as the first times out',
   },
   random: {
     nemeses: [
