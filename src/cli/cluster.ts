@@ -62,7 +62,7 @@ Examples:
     .action(async (opts: ClientOpts) => {
       await withClient(io, opts, async (client) => {
         const s = await client.clusterStatus();
-        const probes = await probeMembers(s, Math.min(opts.timeout, PROBE_TIMEOUT_MS));
+        const probes = await probeMembers(client, s, Math.min(opts.timeout, PROBE_TIMEOUT_MS));
         io.stdout(opts.json ? JSON.stringify(statusJson(s, probes)) + '\n' : statusText(s, probes));
       });
     });
