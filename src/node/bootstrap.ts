@@ -32,6 +32,12 @@ export class DataDirectoryReplacedError extends Error {
 const META_NODE_ID = 'node-id';
 /** A random id made when the data directory is created (see MemberCommand). */
 const META_INCARNATION = 'incarnation';
+/**
+ * '0' in a data directory created by this version until the cluster has
+ * confirmed its incarnation (registration, after catching up), then '1'.
+ * Absent in directories made before it existed: those count as verified.
+ */
+const META_VERIFIED = 'verified';
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
@@ -43,6 +49,21 @@ export async function loadIncarnation(storage: RaftStorage, entropy: Entropy): P
   const fresh = entropy.hex(8);
   await storage.setMeta(META_INCARNATION, utf8.encode(fresh));
   return fresh;
+}
+
+/**
+ * Whether the cluster has confirmed this data directory (see META_VERIFIED).
+ * An unverified member flags its votes: it may be an emptied directory
+ * catching up, holding less than it once acknowledged.
+ */
+export async function loadVerified(storage: RaftStorage): Promise<boolean> {
+  const v = await storage.getMeta(META_VERIFIED);
+  return v === null || fromUtf8.decode(v) !== '0';
+}
+
+/** Records (durably) that the cluster confirmed this data directory. */
+export function markVerified(storage: RaftStorage): Promise<void> {
+  return storage.setMeta(META_VERIFIED, utf8.encode('1'));
 }
 
 /** The durable Raft state, or a bootstrapped / empty one for a new data directory. */
@@ -59,6 +80,7 @@ export async function loadOrBootstrap(
   }
   const state = await storage.load();
   if (state !== null) return state;
+  await storage.setMeta(META_VERIFIED, utf8.encode('0'));
   if (options.initialCluster === null) {
     await storage.setMeta(META_NODE_ID, utf8.encode(options.id));
     return emptyState();

@@ -243,6 +243,11 @@ export class ReadyDriver {
     return ok;
   }
 
+  /** Whether this member's data directory is verified (see RaftNode.setVerified). */
+  setVerified(verified: boolean): void {
+    this.raft.setVerified(verified);
+  }
+
   /** Ends a transfer in progress now (see RaftNode.cancelTransfer). */
   cancelTransfer(): void {
     this.guard(() => this.raft.cancelTransfer());

@@ -25,7 +25,7 @@ import { encodeCommand, encodeMemberContext, type Command } from '../state/comma
 import { SequenceStateMachine, type ApplyResult } from '../state/machine.js';
 import type { RaftStorage } from '../storage/storage.js';
 import type { LinkStats, Transport } from '../transport/transport.js';
-import { loadIncarnation, loadOrBootstrap } from './bootstrap.js';
+import { loadIncarnation, loadOrBootstrap, loadVerified, markVerified } from './bootstrap.js';
 import { TickClock } from './clock.js';
 import { ProposalLostError, ReadyDriver, type RoleState } from './driver.js';
 import { NO_EVENTS, type NodeEvents } from './events.js';
@@ -96,6 +96,8 @@ export class NodeHost implements ApiNode {
     initial: InitialState,
     /** This data directory's incarnation. */
     readonly incarnation: string,
+    /** Whether the cluster has confirmed it (see loadVerified). */
+    private verified: boolean,
   ) {
     const classes = { Allocator, ReadyDriver, Leadership, SequenceStateMachine, ...deps.classes };
     this.id = options.id;
@@ -118,6 +120,7 @@ export class NodeHost implements ApiNode {
       },
       initial,
     );
+    raft.setVerified(verified);
     this.driver = new classes.ReadyDriver({
       raft,
       sm: this.sm,
@@ -209,9 +212,24 @@ export class NodeHost implements ApiNode {
   static async open(options: NodeOptions, deps: NodeDeps): Promise<NodeHost> {
     const initial = await loadOrBootstrap(deps.storage, options);
     const incarnation = await loadIncarnation(deps.storage, deps.entropy);
-    const host = new NodeHost(options, deps, initial, incarnation);
+    const verified = await loadVerified(deps.storage);
+    const host = new NodeHost(options, deps, initial, incarnation, verified);
     host.membership.checkIncarnation();
     return host;
+  }
+
+  /** Whether the cluster has confirmed this data directory (its votes count on their own). */
+  get isVerified(): boolean {
+    return this.verified;
+  }
+
+  /** The cluster confirmed this data directory's incarnation: from now on it vouches for its votes. */
+  async markVerified(): Promise<void> {
+    if (this.verified) return;
+    await markVerified(this.storage);
+    this.verified = true;
+    this.driver.setVerified(true);
+    this.log.info('the cluster confirmed this data directory; its votes count on their own now');
   }
 
   /** The term the core is in (log lines carry it). */
@@ -401,7 +419,7 @@ export class NodeHost implements ApiNode {
   }
 
   needsRegistration(): boolean {
-    return this.membership.needsRegistration();
+    return this.membership.needsRegistration(this.verified);
   }
 
   registerMember(

@@ -101,17 +101,18 @@ export class Membership {
   /**
    * Whether this member should (re-)register its incarnation and advertised
    * address: it is a member, has caught up with everything it knows to be
-   * committed (so it would have seen an older record of itself), and the
-   * log holds no record or a different advertised address.
+   * committed (so it would have seen an older record of itself), and its data
+   * directory is not verified yet, or the log holds no record or a
+   * different advertised address.
    */
-  needsRegistration(): boolean {
+  needsRegistration(verified: boolean): boolean {
     const st = this.o.status();
     const isMember = st.conf.voters.includes(st.id) || st.conf.learners.includes(st.id);
     if (!isMember || st.commit <= BOOTSTRAP_INDEX || this.o.sm.lastApplied < st.commit) {
       return false;
     }
     const known = this.o.sm.member(this.o.id);
-    return known === undefined || known.advertise !== this.o.advertise;
+    return !verified || known === undefined || known.advertise !== this.o.advertise;
   }
 
   /**

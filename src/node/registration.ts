@@ -10,6 +10,13 @@ import { DataDirectoryReplacedError } from './bootstrap.js';
 import type { NodeHost } from './host.js';
 import { sleepOn } from './runtime.js';
 
+/**
+ * How often to check: often while this data directory is not verified (its
+ * votes count only where every voter grants until then, so a cluster that
+ * loses a member right after it formed needs its members verified at once),
+ * rarely afterwards (an --advertise change).
+ */
+const CHECK_UNVERIFIED_MS = 50;
 const CHECK_EVERY_MS = 1000;
 
 export interface RegisterRequest {
@@ -41,11 +48,13 @@ export function startRegistration(host: NodeHost, registerAt: RegisterAtLeader):
     }
     if (outcome === 'replaced') {
       host.failWith(new DataDirectoryReplacedError(host.id, host.options.dataDir));
+    } else if (outcome === 'ok') {
+      await host.markVerified();
     }
   };
   void (async () => {
     while (running) {
-      await sleepOn(host.clock, CHECK_EVERY_MS);
+      await sleepOn(host.clock, host.isVerified ? CHECK_EVERY_MS : CHECK_UNVERIFIED_MS);
       if (!running) return;
       await attempt().catch((err: unknown) =>
         host.log.debug({ err: (err as Error).message }, 'member registration will be retried'),

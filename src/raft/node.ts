@@ -96,8 +96,9 @@ export class RaftNode {
   private lastLeaderContact = 0;
 
   private votes = new Map<NodeId, boolean>();
+  private verified = true;
   /** Voters whose grant came from the bootstrap point (see voteOutcome). */
-  private votesAtBootstrap = new Set<NodeId>();
+  private votesUnverified = new Set<NodeId>();
   /** Highest log index already scanned for committed membership changes. */
   private confScanned = 0;
 
@@ -512,7 +513,7 @@ export class RaftNode {
     this.role = 'pre-candidate';
     this.leader = null;
     this.votes = new Map();
-    this.votesAtBootstrap = new Set();
+    this.votesUnverified = new Set();
     this.resetLeaderState();
     this.resetRandomizedElectionTimeout();
   }
@@ -524,7 +525,7 @@ export class RaftNode {
     this.role = 'candidate';
     this.leader = null;
     this.votes = new Map();
-    this.votesAtBootstrap = new Set();
+    this.votesUnverified = new Set();
     this.resetLeaderState();
     this.electionElapsed = 0;
     this.resetRandomizedElectionTimeout();
@@ -574,7 +575,7 @@ export class RaftNode {
     else this.becomeCandidate();
     const term = kind === 'pre-vote' ? this.term + 1 : this.term;
     this.votes.set(this.id, true);
-    if (this.atBootstrap()) this.votesAtBootstrap.add(this.id);
+    if (this.unverified()) this.votesUnverified.add(this.id);
     if (this.tallyVotes(kind)) return;
     for (const id of this.conf.voters) {
       if (id === this.id) continue;
@@ -594,7 +595,7 @@ export class RaftNode {
 
   /** Returns true once the election is decided. */
   private tallyVotes(kind: 'vote' | 'pre-vote'): boolean {
-    const outcome = voteOutcome(this.conf.voters, this.votes, this.votesAtBootstrap);
+    const outcome = voteOutcome(this.conf.voters, this.votes, this.votesUnverified);
     if (outcome === 'won') {
       if (kind === 'pre-vote') this.campaignRound('vote', false);
       else this.becomeLeader();
@@ -635,10 +636,10 @@ export class RaftNode {
       // A granted pre-vote answers in the requested term so the pre-candidate counts it.
       term: isPre && granted ? m.term : this.term,
       granted,
-      // A member still at the bootstrap point cannot tell whether it is new or
-      // lost its data directory (and with it entries it once acknowledged):
-      // its grant counts only where every voter grants (see voteOutcome).
-      ...(granted && this.atBootstrap() ? { atBootstrap: true } : {}),
+      // A member that cannot vouch for its log may have lost entries it once
+      // acknowledged: its grant counts only where every voter grants (see
+      // voteOutcome).
+      ...(granted && this.unverified() ? { unverified: true } : {}),
     };
     if (granted && !isPre) {
       this.vote = m.from;
@@ -649,9 +650,23 @@ export class RaftNode {
     this.send(resp, when);
   }
 
-  /** This member's log holds nothing beyond the bootstrap snapshot. */
-  private atBootstrap(): boolean {
-    return this.log.lastIndex() <= BOOTSTRAP_INDEX;
+  /**
+   * This member cannot vouch for its log: it holds nothing beyond the
+   * bootstrap snapshot (new, or its data directory was lost), or the runtime
+   * says its data directory is not verified yet (see setVerified).
+   */
+  private unverified(): boolean {
+    return !this.verified || this.log.lastIndex() <= BOOTSTRAP_INDEX;
+  }
+
+  /**
+   * Whether this member's data directory is known to be the one the cluster
+   * has on record (the runtime verifies it; default true). Until then its
+   * vote grants are flagged: a directory that was emptied and is catching up
+   * holds less than it once acknowledged, yet is past the bootstrap point.
+   */
+  setVerified(verified: boolean): void {
+    this.verified = verified;
   }
 
   private inLeaderContact(): boolean {
@@ -702,8 +717,8 @@ export class RaftNode {
         // replier's term, which is ours here (higher ones were handled in step).
         if (kind === 'pre-vote' && m.granted && m.term !== this.term + 1) return;
         this.votes.set(m.from, m.granted);
-        if (m.granted && m.atBootstrap === true) this.votesAtBootstrap.add(m.from);
-        else this.votesAtBootstrap.delete(m.from);
+        if (m.granted && m.unverified === true) this.votesUnverified.add(m.from);
+        else this.votesUnverified.delete(m.from);
         this.tallyVotes(kind);
         return;
       }

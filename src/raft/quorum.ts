@@ -28,10 +28,10 @@ export function quorumValue(
 export type VoteOutcome = 'won' | 'lost' | 'pending';
 
 /**
- * Tally an election. A grant from a voter still at the bootstrap point (in
- * `atBootstrap`) is not trusted alone: such a voter cannot tell a new data
- * directory from a lost one, so it may have acknowledged entries it no
- * longer holds. The election is won once a majority of voters granted
+ * Tally an election. A grant from a voter that cannot vouch for its log (in
+ * `unverified`: at the bootstrap point, or a new data directory the cluster
+ * has not verified) is not trusted alone: it may have lost entries it once
+ * acknowledged. The election is won once a majority of voters granted
  * without being at the bootstrap point, or once every voter granted (then
  * every member that holds a committed entry granted, and it grants only a
  * candidate whose log is at least as up to date). Lost once a majority refused.
@@ -39,7 +39,7 @@ export type VoteOutcome = 'won' | 'lost' | 'pending';
 export function voteOutcome(
   voters: readonly NodeId[],
   votes: ReadonlyMap<NodeId, boolean>,
-  atBootstrap: ReadonlySet<NodeId> = new Set(),
+  unverified: ReadonlySet<NodeId> = new Set(),
 ): VoteOutcome {
   let granted = 0;
   let trusted = 0;
@@ -48,7 +48,7 @@ export function voteOutcome(
     const v = votes.get(id);
     if (v === true) {
       granted++;
-      if (!atBootstrap.has(id)) trusted++;
+      if (!unverified.has(id)) trusted++;
     } else if (v === false) refused++;
   }
   const q = majority(voters.length);

@@ -82,10 +82,11 @@ export interface VoteResponse extends MessageBase {
   type: 'vote-resp' | 'pre-vote-resp';
   granted: boolean;
   /**
-   * The voter holds nothing beyond the bootstrap snapshot: it cannot tell
-   * whether it is new or lost its data directory (see voteOutcome).
+   * The voter cannot vouch for its log: it holds nothing beyond the bootstrap
+   * snapshot, or its data directory is new and the cluster has not verified
+   * it yet, so it may have lost entries it once acknowledged (see voteOutcome).
    */
-  atBootstrap?: boolean;
+  unverified?: boolean;
 }
 
 /** AppendEntries (§5.3). */

@@ -129,7 +129,7 @@ export function encodeMessage(m: Message): RaftMessagePb {
         to: m.to,
         term: m.term,
         granted: m.granted,
-        atBootstrap: m.atBootstrap === true,
+        unverified: m.unverified === true,
       };
     case 'append': {
       const entries: EntryPb[] = new Array<EntryPb>(m.entries.length);
@@ -189,8 +189,8 @@ export function decodeMessage(pb: RaftMessagePb): Message {
       };
     case 'vote-resp':
     case 'pre-vote-resp':
-      return pb.atBootstrap === true
-        ? { type, from, to, term, granted: pb.granted === true, atBootstrap: true }
+      return pb.unverified === true
+        ? { type, from, to, term, granted: pb.granted === true, unverified: true }
         : { type, from, to, term, granted: pb.granted === true };
     case 'append': {
       const list = pb.entries ?? [];

@@ -274,7 +274,7 @@ export interface RaftMessagePb {
   hintTerm?: U64;
   granted?: boolean;
   transfer?: boolean;
-  atBootstrap?: boolean;
+  unverified?: boolean;
 }
 
 export interface RaftBatchPb {

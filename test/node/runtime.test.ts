@@ -17,10 +17,15 @@ import { SimCluster, addressOf } from '../sim/node/cluster.js';
 
 const IDS = ['n1', 'n2', 'n3'];
 
+/** A formed cluster: a serving leader, and every member's data directory verified. */
 async function cluster(ids = IDS): Promise<SimCluster> {
   const c = new SimCluster({ seed: 7, ids, drift: 0 });
   c.start();
-  await c.runUntil(() => c.leader() !== null, 30_000, 'a serving leader');
+  await c.runUntil(
+    () => c.leader() !== null && ids.every((id) => c.host(id)?.isVerified === true),
+    30_000,
+    'a formed cluster',
+  );
   return c;
 }
 
@@ -88,6 +93,31 @@ describe('hand-over (defects 1 and 3 of the node-simulation issue)', () => {
     expect(most).toBe(1);
     await c.runFor(3_000);
     expect(c.host(leader)?.allocator.serving).toBe(true);
+  });
+});
+
+describe('verified data directories', () => {
+  it('a new directory vouches for its votes once registered, and stays verified across a restart', async () => {
+    const c = await cluster();
+    const verified = (): boolean[] => IDS.map((id) => c.host(id)?.isVerified === true);
+    await c.runUntil(() => verified().every(Boolean), 10_000, 'every member verified');
+    c.crash('n2');
+    c.boot(c.slots.get('n2')!);
+    await c.runUntil(() => c.host('n2') !== null, 10_000, 'n2 up again');
+    expect(c.host('n2')?.isVerified).toBe(true);
+  });
+
+  it('an emptied member never verifies: it refuses to run once it caught up', async () => {
+    const c = await cluster();
+    const leader = c.leader()!;
+    const victim = IDS.find((id) => id !== leader)!;
+    await c.runUntil(() => c.host(victim)?.isVerified === true, 10_000, 'the member verified');
+    const slot = c.slots.get(victim)!;
+    c.crash(victim);
+    slot.storage = c.newStorage(victim); // same bootstrap flags, empty directory
+    c.boot(slot);
+    await c.runUntil(() => slot.state === 'refused', 20_000, 'the emptied member refuses');
+    expect(c.trace.lines().some((l) => l.includes('was lost or replaced'))).toBe(true);
   });
 });
 

@@ -306,9 +306,35 @@ describe('core edge cases', () => {
     };
     // It cannot tell a new member from one that lost its data directory, so
     // its grant counts only where every voter grants (see voteOutcome).
-    expect(vote(1)).toMatchObject({ granted: true, atBootstrap: true });
-    expect(vote(7)).toMatchObject({ granted: true, atBootstrap: true });
+    expect(vote(1)).toMatchObject({ granted: true, unverified: true });
+    expect(vote(7)).toMatchObject({ granted: true, unverified: true });
     // Reference: thesis §4.2.1 / §11.7 (a server that lost its storage must not vote)
+  });
+
+  it('a member whose data directory is not verified flags its grants past the bootstrap point too', () => {
+    const n = new RaftNode(
+      { id: 'n1', electionTick: E, heartbeatTick: 1, rng: { int: (k) => k - 1 } },
+      stateWithLog(V3, [2, 2, 2], { term: 2 }),
+    );
+    n.setVerified(false);
+    for (let i = 0; i < E; i++) n.tick();
+    const ask = (term: number): VoteResponse | undefined => {
+      n.step({
+        type: 'vote',
+        from: 'n2',
+        to: 'n1',
+        term,
+        lastLogIndex: 9,
+        lastLogTerm: 3,
+        transfer: false,
+      });
+      return ofType(drain(n), 'vote-resp')[0];
+    };
+    // An emptied directory catching up holds less than it once acknowledged.
+    expect(ask(5)).toMatchObject({ granted: true, unverified: true });
+    n.setVerified(true);
+    expect(ask(6)).toEqual({ type: 'vote-resp', from: 'n1', to: 'n2', term: 6, granted: true });
+    // Reference: thesis §11.7
   });
 
   it('a candidate wins on grants from the bootstrap point only when every voter grants', () => {
@@ -322,13 +348,13 @@ describe('core edge cases', () => {
       drain(n);
       return n;
     };
-    const grant = (from: string, atBootstrap: boolean): VoteResponse => ({
+    const grant = (from: string, unverified: boolean): VoteResponse => ({
       type: 'vote-resp',
       from,
       to: 'n1',
       term: 4,
       granted: true,
-      ...(atBootstrap ? { atBootstrap: true } : {}),
+      ...(unverified ? { unverified: true } : {}),
     });
     const a = candidate();
     a.step(grant('n2', true));

@@ -62,7 +62,7 @@ export function formatMessage(m: Message): string {
       return `${head} last=${m.lastLogIndex}@${m.lastLogTerm}${m.transfer ? ' transfer' : ''}`;
     case 'vote-resp':
     case 'pre-vote-resp':
-      return `${head} ${m.granted ? 'granted' : 'rejected'}${m.atBootstrap === true ? ' at-bootstrap' : ''}`;
+      return `${head} ${m.granted ? 'granted' : 'rejected'}${m.unverified === true ? ' unverified' : ''}`;
     case 'append':
       return `${head} prev=${m.prevLogIndex}@${m.prevLogTerm} commit=${m.commit} entries=[${m.entries
         .map(formatEntry)

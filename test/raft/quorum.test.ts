@@ -110,11 +110,11 @@ describe('quorum', () => {
         (votes) => {
           const voters = ids(votes.length);
           const m = new Map<string, boolean>();
-          const atBootstrap = new Set<string>();
+          const unverified = new Set<string>();
           voters.forEach((id, i) => {
             const v = votes[i];
             if (v === 'granted' || v === 'at-bootstrap') m.set(id, true);
-            if (v === 'at-bootstrap') atBootstrap.add(id);
+            if (v === 'at-bootstrap') unverified.add(id);
             if (v === 'refused') m.set(id, false);
           });
           // Naively: a majority of plain grants, or every voter granting.
@@ -123,7 +123,7 @@ describe('quorum', () => {
           const all = votes.every((v) => v === 'granted' || v === 'at-bootstrap');
           const refused = votes.filter((v) => v === 'refused').length;
           const want = plain > n / 2 || all ? 'won' : refused > n / 2 ? 'lost' : 'pending';
-          expect(voteOutcome(voters, m, atBootstrap)).toBe(want);
+          expect(voteOutcome(voters, m, unverified)).toBe(want);
         },
       ),
       { numRuns: 2000 },

@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   );
   if (bootstrapStuck > 0) {
     process.stderr.write(
-      `${bootstrapStuck} seeds ended unavailable by design: a majority of voters never received the log (bootstrap vote rule)\n`,
+      `${bootstrapStuck} seeds ended unavailable by design: fewer than a majority of voters could vouch for their logs (at the bootstrap point, or not yet verified)\n`,
     );
   }
   process.stdout.write(`${ran} seeds, ${violations} violations\n`);

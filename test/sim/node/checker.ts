@@ -78,8 +78,8 @@ export class NodeChecker {
   private readonly leaders = new Map<number, string>();
   /** grants.get(term).get(candidate): who granted it a (real) vote, and when. */
   private readonly grants = new Map<number, Map<string, Map<string, number>>>();
-  /** Members that lost their data directory: the index they had applied. */
-  private readonly emptied = new Map<string, number>();
+  /** Members that lost their data directory: the index they had applied, and when. */
+  private readonly emptied = new Map<string, { lost: number; at: number }>();
   /** Members started on a store that lost records (only a broken check lets them start). */
   private readonly lostRecords = new Set<string>();
   private firstApplied = 0;
@@ -208,8 +208,8 @@ export class NodeChecker {
         `${from} grants a vote although its store lost records`,
       );
     }
-    const lost = this.emptied.get(from);
-    if (lost !== undefined && fromApplied >= lost) this.emptied.delete(from);
+    const e = this.emptied.get(from);
+    if (e !== undefined && fromApplied >= e.lost) this.emptied.delete(from);
     let byCandidate = this.grants.get(term);
     if (byCandidate === undefined) this.grants.set(term, (byCandidate = new Map()));
     let set = byCandidate.get(to);
@@ -221,11 +221,29 @@ export class NodeChecker {
    * `id` (a process started at global time `since`) became leader of `term`
    * with these voters: its quorum must not need emptied members.
    */
-  elected(id: string, term: number, voters: string[], since: number): void {
+  elected(id: string, term: number, voters: string[], since: number, lastIndex: number): void {
+    // Leader completeness (§5.4): the new leader's log reaches every index
+    // committed (first applied) anywhere so far.
+    if (lastIndex < this.firstApplied) {
+      throw new Violation(
+        'leader-completeness',
+        `${id} leads term ${term} with a log ending at ${lastIndex}, but index ${this.firstApplied} was committed`,
+      );
+    }
+    // The contract promises nothing once half the voters or more lost data.
+    const emptiedVoters = voters.filter((v) => this.emptied.has(v));
+    if (emptiedVoters.length * 2 >= voters.length) return;
     const grants = this.grants.get(term)?.get(id) ?? new Map<string, number>();
-    const granted = new Set([...grants].filter(([, at]) => at >= since).map(([v]) => v));
+    // A grant counts as the emptied member's only if it was sent after the
+    // wipe (one sent just before it, still on the wire, came from the data).
+    const fromEmptied = (v: string, at: number): boolean => {
+      const e = this.emptied.get(v);
+      return e !== undefined && at >= e.at;
+    };
+    const granted = new Map([...grants].filter(([, at]) => at >= since));
+    const self = (v: string): boolean => v === id && !this.emptied.has(v);
     const counted = voters.filter(
-      (v) => (v === id || granted.has(v)) && !this.emptied.has(v),
+      (v) => self(v) || (granted.has(v) && !fromEmptied(v, granted.get(v) as number)),
     ).length;
     if (counted * 2 <= voters.length) {
       const needed = voters.filter((v) => (v === id || granted.has(v)) && this.emptied.has(v));
@@ -241,16 +259,17 @@ export class NodeChecker {
    * lost yet (`appliedOf` gives each one's applied index now, or null when down).
    */
   stillEmptied(appliedOf: (id: string) => number | null): string[] {
-    for (const [id, lost] of this.emptied) {
+    for (const [id, e] of this.emptied) {
       const applied = appliedOf(id);
-      if (applied !== null && applied >= lost) this.emptied.delete(id);
+      if (applied !== null && applied >= e.lost) this.emptied.delete(id);
     }
     return [...this.emptied.keys()];
   }
 
-  /** `id` restarted with an empty data directory after applying up to `applied`. */
-  memberEmptied(id: string, applied: number): void {
-    if (applied > 1) this.emptied.set(id, Math.max(applied, this.emptied.get(id) ?? 0));
+  /** `id` lost its data directory at global time `at`, having applied up to `applied`. */
+  memberEmptied(id: string, applied: number, at: number): void {
+    if (applied <= 1) return;
+    this.emptied.set(id, { lost: Math.max(applied, this.emptied.get(id)?.lost ?? 0), at });
   }
 
   /** `id` acknowledged an append. */

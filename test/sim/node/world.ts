@@ -144,7 +144,8 @@ export class NodeWorld extends SimCluster {
       this.check(() => {
         this.checker.leader(s.term, `${slot.id}#${proc.inc}`);
         this.checker.stillEmptied((id) => this.appliedOf(id));
-        this.checker.elected(slot.id, s.term, host.status().conf.voters, bootedAt);
+        const st = host.status();
+        this.checker.elected(slot.id, s.term, st.conf.voters, bootedAt, st.lastIndex);
       });
     };
   }
@@ -176,7 +177,9 @@ export class NodeWorld extends SimCluster {
         if (this.sched.now > deadline) {
           if (this.majorityAtBootstrap()) {
             this.stats.bootstrapStuck = true;
-            this.log('no quorum of voters past the bootstrap point: documented unavailability');
+            this.log(
+              'fewer than a majority of voters can vouch for their logs: documented unavailability',
+            );
             break;
           }
           throw new Violation(
@@ -508,7 +511,9 @@ export class NodeWorld extends SimCluster {
     this.stats.wipes++;
     this.kill(slot, proc);
     slot.storage = this.newStorage(slot.id);
-    this.check(() => this.checker.memberEmptied(slot.id, Math.max(applied, commit)));
+    this.check(() =>
+      this.checker.memberEmptied(slot.id, Math.max(applied, commit), this.sched.now),
+    );
     this.log(`${slot.id} killed; its data directory is emptied (it had applied ${applied})`);
     this.sched.after(this.rng.range(100, 3000) * MS, () => this.boot(slot));
   }
@@ -516,17 +521,26 @@ export class NodeWorld extends SimCluster {
   /** Whether one more member may lose data: the contract holds while a majority keeps it. */
   private mayLoseData(): boolean {
     if ([...this.slots.values()].some((s) => s.state === 'refused' || s.damaged)) return false;
+    // Every voter can vouch for its log (see majorityAtBootstrap): data is
+    // lost in a cluster that has formed, not while a member never caught up.
+    const voters = this.voters();
+    if (voters.some((id) => this.slots.get(id)?.proc?.host?.isVerified !== true)) return false;
     return this.checker.stillEmptied((id) => this.appliedOf(id)).length === 0;
   }
 
   /**
-   * Members whose data may be lost now: up and past the bootstrap point. (A
-   * founding member lost before the cluster's first election stalls it for
-   * good, by design: the first election needs every founding member, and
+   * Members whose data may be lost now: up, past the bootstrap point and
+   * verified. (Members whose directories the cluster has not verified yet
+   * vouch for nothing, by design: a founding member lost before the
+   * cluster's first election and first registrations stalls it for good, and
    * the operator simply creates the cluster again, as nothing was committed.)
    */
   private loseable(): Slot[] {
-    return this.up().filter((s) => (s.proc?.host?.status().lastIndex ?? 0) > BOOTSTRAP_INDEX);
+    return this.up().filter(
+      (s) =>
+        s.proc?.host?.isVerified === true &&
+        (s.proc.host.status().lastIndex ?? 0) > BOOTSTRAP_INDEX,
+    );
   }
 
   /**
@@ -650,17 +664,22 @@ export class NodeWorld extends SimCluster {
     this.livenessOk = true;
   }
 
-  /** Fewer than a majority of the voters (as the most advanced node sees them) hold any log. */
+  /**
+   * Fewer than a majority of the voters (as the most advanced node sees them)
+   * can vouch for their logs: alive, past the bootstrap point and verified by
+   * the cluster. Their grants count only where every voter grants, so the
+   * cluster waits for a member that can: documented unavailability.
+   */
   private majorityAtBootstrap(): boolean {
     const hosts = [...this.slots.values()].map((s) => s.proc?.host).filter((h) => h != null);
     if (hosts.length === 0) return false;
     const ref = hosts.reduce((a, b) => (a.status().commit >= b.status().commit ? a : b));
     const voters = ref.status().conf.voters;
-    const past = voters.filter((id) => {
+    const vouching = voters.filter((id) => {
       const h = this.slots.get(id)?.proc?.host;
-      return h != null && h.status().lastIndex > BOOTSTRAP_INDEX;
+      return h != null && h.isVerified && h.status().lastIndex > BOOTSTRAP_INDEX;
     }).length;
-    return past < Math.floor(voters.length / 2) + 1;
+    return vouching < Math.floor(voters.length / 2) + 1;
   }
 
   private report(): string {
