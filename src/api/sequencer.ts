@@ -221,6 +221,8 @@ export function mapAllocatorError(
     switch (err.code) {
       case 'OUT_OF_RANGE':
         return statusError(grpc.status.OUT_OF_RANGE, err.message);
+      case 'RESOURCE_EXHAUSTED':
+        return statusError(grpc.status.RESOURCE_EXHAUSTED, err.message);
       case 'INVALID_ARGUMENT':
         return statusError(grpc.status.INVALID_ARGUMENT, err.message);
       case 'CANCELLED':

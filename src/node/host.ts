@@ -159,6 +159,7 @@ export class NodeHost implements ApiNode {
       propose: (cmd) => this.proposeCommand(cmd),
       now: () => deps.clock.now(),
       leaseValid: () => this.leadership.leaseValid(),
+      ...(options.maxSequences !== undefined ? { maxSequences: options.maxSequences } : {}),
     });
     this.leadership = new classes.Leadership({
       id: options.id,
@@ -411,6 +412,7 @@ export class NodeHost implements ApiNode {
   }
 
   advance(name: string, to: bigint): Promise<void> {
+    this.allocator.assertRoomFor(name);
     return this.proposeCommand({ type: 'advance', sequence: name, to });
   }
 

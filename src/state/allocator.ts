@@ -29,7 +29,8 @@ import { MAX_VALUE } from './commands.js';
 import type { Command, HandoverItem } from './commands.js';
 import type { SequenceStateMachine } from './machine.js';
 
-export type AllocatorErrorCode = 'UNAVAILABLE' | 'OUT_OF_RANGE' | 'INVALID_ARGUMENT' | 'CANCELLED';
+export type AllocatorErrorCode =
+  'UNAVAILABLE' | 'OUT_OF_RANGE' | 'INVALID_ARGUMENT' | 'CANCELLED' | 'RESOURCE_EXHAUSTED';
 
 export abstract class AllocatorError extends Error {
   /** The gRPC status the API should answer with. */
@@ -89,6 +90,17 @@ export class InvalidArgumentError extends AllocatorError {
   readonly code = 'INVALID_ARGUMENT';
 }
 
+/** Creating one more sequence would pass --max-sequences. Nothing was consumed. */
+export class SequenceLimitError extends AllocatorError {
+  override name = 'SequenceLimitError';
+  readonly code = 'RESOURCE_EXHAUSTED';
+  constructor(sequence: string, limit: number) {
+    super(
+      `cannot create sequence ${JSON.stringify(sequence)}: the cluster holds its limit of ${limit} sequences (serve --max-sequences)`,
+    );
+  }
+}
+
 /** The caller's AbortSignal fired while the request waited. Nothing was consumed. */
 export class CancelledError extends AllocatorError {
   override name = 'CancelledError';
@@ -118,6 +130,12 @@ export interface AllocatorOptions {
   rateTauMs?: number;
   /** Rate samples are taken at most this often per sequence, in ms. Default 100. */
   rateWindowMs?: number;
+  /**
+   * Creating a sequence beyond this many fails (SequenceLimitError). Default
+   * unlimited. Checked against the committed state, so creations already in
+   * flight when the limit is reached may still complete.
+   */
+  maxSequences?: number;
 }
 
 export interface NextResult {
@@ -231,6 +249,7 @@ export class Allocator {
   private readonly maxBlock: number;
   private readonly rateTauMs: number;
   private readonly rateWindowMs: number;
+  private readonly maxSequences: number;
 
   private leader: Leadership | null = null;
   /** Increases with every seal(), across terms, so a stale unseal() can never match. */
@@ -257,6 +276,7 @@ export class Allocator {
     this.maxBlock = opts.maxBlock ?? 1_000_000;
     this.rateTauMs = opts.rateTauMs ?? 1000;
     this.rateWindowMs = opts.rateWindowMs ?? 100;
+    this.maxSequences = opts.maxSequences ?? Infinity;
     if (!(this.minBlock >= 1 && this.maxBlock >= this.minBlock)) {
       throw new RangeError('need 1 <= minBlock <= maxBlock');
     }
@@ -404,6 +424,17 @@ export class Allocator {
    * OutOfRangeError, InvalidArgumentError, CancelledError) having consumed
    * nothing.
    */
+  /**
+   * Throws SequenceLimitError when `sequence` does not exist yet and the
+   * committed state already holds --max-sequences sequences. Every path that
+   * can create a sequence (next, advance) asks first.
+   */
+  assertRoomFor(sequence: string): void {
+    if (this.sm.sequenceCount < this.maxSequences || this.sm.has(sequence)) return;
+    if (this.leader?.seqs.has(sequence) === true) return;
+    throw new SequenceLimitError(sequence, this.maxSequences);
+  }
+
   async next(
     sequence: string,
     count = 1,
@@ -415,6 +446,7 @@ export class Allocator {
     const l = this.leader;
     if (l === null) throw new NotLeaderError('not-leader');
     if (!l.ready) await this.wait(l, l.readyPromise, opts.signal);
+    this.assertRoomFor(sequence);
     const n = BigInt(count);
     for (;;) {
       this.assertServing(l);

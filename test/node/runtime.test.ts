@@ -18,8 +18,13 @@ import { SimCluster, addressOf } from '../sim/node/cluster.js';
 const IDS = ['n1', 'n2', 'n3'];
 
 /** A formed cluster: a serving leader, and every member's data directory verified. */
-async function cluster(ids = IDS): Promise<SimCluster> {
-  const c = new SimCluster({ seed: 7, ids, drift: 0 });
+async function cluster(ids = IDS, maxSequences?: number): Promise<SimCluster> {
+  const c = new SimCluster({
+    seed: 7,
+    ids,
+    drift: 0,
+    ...(maxSequences !== undefined ? { maxSequences } : {}),
+  });
   c.start();
   await c.runUntil(
     () => c.leader() !== null && ids.every((id) => c.host(id)?.isVerified === true),
@@ -286,5 +291,27 @@ describe('the Ready driver after an event-loop stall (defect 2)', () => {
     // defect answered it with a grant.)
     expect(sent.filter((m) => m.type === 'pre-vote-resp' && m.granted)).toEqual([]);
     expect(raft.status()).toMatchObject({ role: 'follower', leader: 'n1' });
+  });
+});
+
+describe('--max-sequences', () => {
+  it('refuses a new sequence past the limit, by Next and by AdvanceSequence alike', async () => {
+    const c = await cluster(IDS, 2);
+    expect(await next(c, 'a')).toBe(1n);
+    expect(await next(c, 'b')).toBe(1n);
+    const refusedNext = await c.settleOn(c.call('Sequencer', 'Next', { sequence: 'c', count: 1 }));
+    expect(refusedNext.outcome.code).toBe(8); // RESOURCE_EXHAUSTED
+    expect(refusedNext.outcome.details).toContain('max-sequences');
+    const refusedAdvance = await c.settleOn(
+      c.call('Cluster', 'AdvanceSequence', { name: 'c', to: '10' }),
+    );
+    expect(refusedAdvance.outcome.code).toBe(8);
+    // Sequences that exist are still served and advanced; 'c' was never created.
+    const advanced = await c.settleOn(
+      c.call('Cluster', 'AdvanceSequence', { name: 'a', to: '50' }),
+    );
+    expect(advanced.outcome.code).toBe(0);
+    expect(await next(c, 'a')).toBe(50n);
+    expect(c.host(c.leader()!)?.sequenceInfo('c')).toBeNull();
   });
 });

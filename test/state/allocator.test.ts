@@ -312,6 +312,21 @@ describe('Allocator', () => {
     await expect(n.alloc.next('a', 1)).resolves.toEqual({ first: 4n, count: 1 });
   });
 
+  it('refuses to create a sequence beyond maxSequences, consuming nothing', async () => {
+    const n = node({ maxSequences: 2 });
+    n.elect();
+    for (const name of ['a', 'b']) {
+      const p = n.alloc.next(name, 1);
+      await n.commitAll();
+      await p;
+    }
+    const reserves = n.reserves().length;
+    await expect(n.alloc.next('c', 1)).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED' });
+    expect(n.reserves().length).toBe(reserves);
+    // Existing sequences are served as before.
+    await expect(n.until(n.alloc.next('a', 1))).resolves.toMatchObject({ first: 2n });
+  });
+
   it('seal before the no-op is applied hands over nothing (and the state machine carries the rest)', () => {
     const n = node();
     n.elect(1, false);

@@ -80,6 +80,8 @@ export interface SimClusterOptions {
   /** The storage's start-up check against its watermark (a mutant skips it). */
   checkDurable?: typeof checkWatermark;
   snapshotEntries?: number;
+  /** serve --max-sequences (default: the product's default). */
+  maxSequences?: number;
   /** Clock drift of every node (default: random within MAX_DRIFT). */
   drift?: number;
   verbose?: (line: string) => void;
@@ -104,6 +106,7 @@ export class SimCluster implements ClientWorld {
   readonly slots = new Map<string, Slot>();
   protected disk: DiskProfile = { minMs: 0.2, maxMs: 5, stall: 0 };
   protected readonly snapshotEntries: number;
+  private readonly maxSequences: number | undefined;
   private readonly delays: number[] = [0, 0];
   /** A checker threw inside a callback of the node code: surfaced at the next step. */
   protected failure: Violation | null = null;
@@ -114,6 +117,7 @@ export class SimCluster implements ClientWorld {
     this.clientNet = new Network(this.rng.fork('client-net'));
     this.trace = new Trace(opts.traceLength ?? 80, opts.verbose ?? null);
     this.snapshotEntries = opts.snapshotEntries ?? 10_000;
+    this.maxSequences = opts.maxSequences;
     const initial = new Map(opts.ids.map((id) => [id, addressOf(id)]));
     for (const id of opts.ids) this.addSlot(id, initial);
   }
@@ -470,6 +474,7 @@ export class SimCluster implements ClientWorld {
       logLevel: 'info',
       metricsListen: null,
       enableFaultInjection: false,
+      ...(this.maxSequences !== undefined ? { maxSequences: this.maxSequences } : {}),
     };
   }
 
