@@ -50,6 +50,21 @@ export interface ClusterStatus {
   /** Sequences in the answering node's state machine (0 from a server that predates the field). */
   sequences: bigint;
   members: MemberInfo[];
+  /** The answering node's build and formats (null from a server that predates them). */
+  build: NodeBuild | null;
+}
+
+/** A node's release, commit and format versions, as its Status reports them. */
+export interface NodeBuild {
+  version: string;
+  commit: string;
+  /** Data directory layout and stored record format. */
+  storageFormat: number;
+  recordFormat: number;
+  /** Raft wire formats: newest spoken, oldest accepted, the cluster's (lowest of the voters). */
+  wireFormat: number;
+  minWireFormat: number;
+  clusterWireFormat: number;
 }
 
 /** A sequence as the leader sees it. */
@@ -163,6 +178,22 @@ export function toClusterStatus(response: unknown, endpoint: string): ClusterSta
     valuesSkipped: toBigInt(r.values_skipped, 'values_skipped'),
     sequences: toBigInt(r.sequences, 'sequences'),
     members: toMembers(r.members),
+    build: toNodeBuild(r),
+  };
+}
+
+/** The build fields of a Status answer; null when the node is older than them. */
+function toNodeBuild(r: Record<string, unknown>): NodeBuild | null {
+  const version = str(r.version);
+  if (version === '') return null;
+  return {
+    version,
+    commit: str(r.commit),
+    storageFormat: toNumber(r.storage_format, 'storage_format'),
+    recordFormat: toNumber(r.record_format, 'record_format'),
+    wireFormat: toNumber(r.wire_format, 'wire_format'),
+    minWireFormat: toNumber(r.min_wire_format, 'min_wire_format'),
+    clusterWireFormat: toNumber(r.cluster_wire_format, 'cluster_wire_format'),
   };
 }
 
