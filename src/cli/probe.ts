@@ -16,6 +16,9 @@ export interface MemberSelf {
   leaseRemainingMs: number;
   valuesServed: bigint;
   valuesSkipped: bigint;
+  /** Its release and commit; null from a member older than the fields. */
+  version: string | null;
+  commit: string | null;
 }
 
 export type MemberProbe = { ok: true; self: MemberSelf } | { ok: false; error: string };
@@ -29,6 +32,8 @@ function selfOf(r: Record<string, unknown>): MemberSelf {
     leaseRemainingMs: Number(toBigInt(r.lease_remaining_ms, 'lease_remaining_ms')),
     valuesServed: toBigInt(r.values_served, 'values_served'),
     valuesSkipped: toBigInt(r.values_skipped, 'values_skipped'),
+    version: typeof r.version === 'string' && r.version !== '' ? r.version : null,
+    commit: typeof r.commit === 'string' && r.commit !== '' ? r.commit : null,
   };
 }
 
@@ -88,6 +93,8 @@ export async function probeMembers(
             leaseRemainingMs: s.leaseRemainingMs,
             valuesServed: s.valuesServed,
             valuesSkipped: s.valuesSkipped,
+            version: s.build?.version ?? null,
+            commit: s.build?.commit ?? null,
           },
         });
         return;

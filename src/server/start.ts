@@ -14,6 +14,7 @@ import { startRegistration } from '../node/registration.js';
 import { systemClock, systemEntropy } from '../node/runtime.js';
 import { LevelStorage } from '../storage/level.js';
 import { GrpcTransport } from '../transport/grpc-transport.js';
+import { NodeOps } from './ops.js';
 
 /** A running node. */
 export interface RunningNode {
@@ -26,6 +27,8 @@ export interface RunningNode {
   readonly host: NodeHost;
   /** Prometheus metrics (served only with --metrics-listen). */
   readonly metrics: NodeMetrics;
+  /** Health, the status page and the HTTP listener (--metrics-listen). */
+  readonly ops: NodeOps;
   /** The bound port (useful with --listen host:0). */
   readonly port: number;
 }
@@ -55,12 +58,16 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   }
   const node = host;
   const metrics = new NodeMetrics(node);
-  node.events = metrics;
+  const ops = new NodeOps(node, metrics);
+  node.events = ops.events;
   let api;
   try {
     api = await startApiServer(node, {
       listen: options.listen,
-      addPeerServices: (server) => transport.addToServer(server),
+      addPeerServices: (server) => {
+        transport.addToServer(server);
+        ops.addToServer(server);
+      },
     });
   } catch (err) {
     await node.shutdown(0).catch(() => {}); // report the bind failure, not a shutdown hiccup
@@ -68,7 +75,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   }
   if (options.metricsListen) {
     try {
-      await metrics.listen(options.metricsListen);
+      await ops.listen(options.metricsListen);
     } catch (err) {
       await api.close();
       await node.shutdown(0).catch(() => {}); // report the bind failure, not a shutdown hiccup
@@ -78,13 +85,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   node.start();
   const registration = grpcRegisterClient();
   const stopRegistration = startRegistration(node, registration.registerAt);
-  api.health.setStatus('', 'SERVING');
+  ops.start(api.health);
   node.log.info(
     {
       listen: options.listen,
       port: api.port,
       advertise: options.advertise,
-      ...(metrics.port !== null ? { metricsPort: metrics.port } : {}),
+      ...(ops.httpPort !== null ? { metricsPort: ops.httpPort } : {}),
     },
     'serving',
   );
@@ -93,9 +100,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     shuttingDown ??= (async () => {
       stopRegistration();
       registration.close();
+      ops.stopServing();
       await node.shutdown();
       await api.close();
-      await metrics.close();
+      await ops.close();
     })();
     return shuttingDown;
   };
@@ -103,7 +111,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     stopRegistration();
     registration.close();
     void api.close();
-    void metrics.close();
+    void ops.close();
   };
-  return { id: options.id, shutdown, stopped: node.stopped, host: node, metrics, port: api.port };
+  return {
+    id: options.id,
+    shutdown,
+    stopped: node.stopped,
+    host: node,
+    metrics,
+    ops,
+    port: api.port,
+  };
 }

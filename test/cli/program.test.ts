@@ -6,6 +6,8 @@ import type { NodeOptions } from '../../src/node/index.js';
 import type { RunningNode } from '../../src/server/index.js';
 import { DEFAULTS } from '../../src/node/options.js';
 import { lines, runCli } from '../support/cli-run.js';
+import { buildInfo } from '../../src/common/build-info.js';
+import { packageVersion } from '../../src/client/paths.js';
 import {
   failWith,
   redirectTo,
@@ -36,6 +38,16 @@ const seqInfo = (name: string, next: string): object => ({
 });
 
 describe('help', () => {
+  it('--version prints the release version and the commit baked in at build time', async () => {
+    const r = await runCli(['--version']);
+    expect(r.code).toBe(0);
+    const { version, commit } = buildInfo();
+    expect(version).toBe(packageVersion());
+    // npm ci builds, so the commit is the checkout's (git is there in CI and here).
+    expect(commit).toMatch(/^[0-9a-f]{12}(\+dirty)?$/);
+    expect(r.stdout).toBe(`raftseq ${version} (commit ${commit})\n`);
+  });
+
   it.each([
     [[]],
     [['serve']],
@@ -213,6 +225,10 @@ describe('cluster', () => {
         }),
         values_served: '5000',
         values_skipped: '7',
+        version: '0.2.0',
+        commit: '1a2b3c4d5e6f',
+        wire_format: 2,
+        cluster_wire_format: 1,
       },
     }));
     follower.on('Status', () => ({
@@ -245,6 +261,12 @@ describe('cluster', () => {
       expect.objectContaining({ id: 'n3', address: '127.0.0.1:1', role: 'learner' }),
     ]);
     expect(s.leaseRemainingMs).toBe(870);
+    // Each member's own version: n2 is of a release older than the field, n3 did not answer.
+    expect((s.members as { version: unknown }[]).map((m) => m.version)).toEqual([
+      '0.2.0',
+      null,
+      null,
+    ]);
   });
 
   it('status --json says leader null while there is none', async () => {
@@ -264,17 +286,17 @@ describe('cluster', () => {
       /^leader n1 \(127\.0\.0\.1:\d+\)\s+term 3\s+commit 120\s+applied 120\s+lease 870 ms left$/,
     );
     expect(r.stdout).toMatch(
-      /ID\s+ADDRESS\s+ROLE\s+TERM\s+COMMIT\s+APPLIED\s+LAG\s+LAST CONTACT\s+LEASE\s+SERVED\s+SKIPPED\n/,
+      /ID\s+ADDRESS\s+ROLE\s+TERM\s+COMMIT\s+APPLIED\s+LAG\s+LAST CONTACT\s+LEASE\s+SERVED\s+SKIPPED\s+VERSION\n/,
     );
     // the leader's own row; a follower's own answer; an unreachable learner
     expect(r.stdout).toMatch(
-      /n1\*\s+127\.0\.0\.1:\d+\s+leader\s+3\s+120\s+120\s+0\s+-\s+870 ms\s+5000\s+7\n/,
+      /n1\*\s+127\.0\.0\.1:\d+\s+leader\s+3\s+120\s+120\s+0\s+-\s+870 ms\s+5000\s+7\s+0\.2\.0 \(1a2b3c4\)\n/,
     );
     expect(r.stdout).toMatch(
-      /n2\s+127\.0\.0\.1:\d+\s+follower\s+3\s+118\s+117\s+3\s+12 ms\s+-\s+0\s+0\n/,
+      /n2\s+127\.0\.0\.1:\d+\s+follower\s+3\s+118\s+117\s+3\s+12 ms\s+-\s+0\s+0\s+\?\n/,
     );
     expect(r.stdout).toMatch(
-      /n3\s+127\.0\.0\.1:1\s+learner\s+-\s+-\s+-\s+117\s+4\.5 s\s+-\s+-\s+-\n/,
+      /n3\s+127\.0\.0\.1:1\s+learner\s+-\s+-\s+-\s+117\s+4\.5 s\s+-\s+-\s+-\s+-\n/,
     );
     expect(r.stdout).toMatch(
       /did not answer: n3: 127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1\n$/,
