@@ -1,6 +1,9 @@
 // The status page: one self-contained HTML document (no external scripts,
 // styles, fonts or images, so it works on an isolated network). It fetches
 // /status.json every second and redraws; the charts are hand-drawn SVG.
+// Each node counts the values it served while leader, so the page keeps
+// every node's samples it has seen, by node and second, and charts their
+// sum: the charts go on across a change of leader instead of starting over.
 
 export const STATUS_PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -56,7 +59,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   <section><h2>Values served per second</h2><svg id="served-chart" viewBox="0 0 600 150" preserveAspectRatio="none"></svg></section>
   <section><h2>Values skipped per second</h2><svg id="skipped-chart" viewBox="0 0 600 150" preserveAspectRatio="none"></svg></section>
   <section><h2>Busiest sequences</h2>
-    <table><thead><tr><th>Sequence</th><th class="num">Next</th><th class="num">Reserved</th><th class="num">Block</th><th class="num">Rate/s</th><th>Skipped (crash / hand-over / block / advance)</th></tr></thead>
+    <table><thead><tr><th>Sequence</th><th class="num">Next</th><th class="num">Reserved</th><th class="num">Block</th><th class="num">Rate/s</th><th class="num">Served</th><th>Skipped, by cause</th></tr></thead>
     <tbody id="busiest"></tbody></table>
   </section>
   <section><h2>Recent events</h2><ul id="events"></ul></section>
@@ -69,9 +72,31 @@ const dash = (v, f) => (v === null || v === undefined ? "–" : f ? f(v) : Strin
 const ms = (v) => (v < 1000 ? Math.round(v) + " ms" : (v / 1000).toFixed(1) + " s");
 const clock = (t) => new Date(t).toLocaleTimeString();
 
+const HISTORY_S = 600;
+const seen = new Map(); // "node@second" -> sample
+
+function remember(node, samples) {
+  for (const s of samples) seen.set(node + "@" + Math.round(s.at / 1000), s);
+  const cutoff = Date.now() - HISTORY_S * 1000;
+  for (const [k, s] of seen) if (s.at < cutoff) seen.delete(k);
+}
+
+/** One point per second: the sum over the nodes that reported it. */
+function merged() {
+  const bySecond = new Map();
+  for (const s of seen.values()) {
+    const sec = Math.round(s.at / 1000);
+    const p = bySecond.get(sec) ?? { at: sec * 1000, served: 0, skipped: 0 };
+    p.served += s.served;
+    p.skipped += s.skipped;
+    bySecond.set(sec, p);
+  }
+  return [...bySecond.values()].sort((a, b) => a.at - b.at);
+}
+
 function chart(svg, samples, key, color) {
   const W = 600, H = 150, L = 44, B = 18, T = 8;
-  const pts = samples.slice(-300);
+  const pts = samples.slice(-HISTORY_S);
   const max = Math.max(1, ...pts.map((s) => s[key]));
   const x = (i) => L + (pts.length < 2 ? 0 : (i * (W - L - 4)) / (pts.length - 1));
   const y = (v) => T + (H - T - B) * (1 - v / max);
@@ -87,6 +112,12 @@ function chart(svg, samples, key, color) {
     '<text x="' + L + '" y="' + (H - 4) + '">' + esc(span) + ' s ago</text>' +
     '<text x="' + W + '" y="' + (H - 4) + '" text-anchor="end">now</text>' +
     (area ? '<path d="' + area + '" fill="' + color + '" fill-opacity=".12"/><path d="' + d + '" fill="none" stroke="' + color + '" stroke-width="1.5"/>' : "");
+}
+
+/** "0", or the causes that skipped any: "crash 120, block-remainder 40". */
+function skippedText(by) {
+  const parts = Object.entries(by).filter(([, n]) => n !== "0").map(([cause, n]) => esc(cause) + " " + esc(n));
+  return parts.length ? parts.join(", ") : "0";
 }
 
 function render(v) {
@@ -111,13 +142,15 @@ function render(v) {
       "<td>" + esc(m.version ? m.version + (m.gitCommit && m.gitCommit !== "unknown" ? " (" + m.gitCommit.slice(0, 7) + ")" : "") : m.error ? "–" : "?") + "</td>" +
       "<td>" + health + "</td></tr>";
   }).join("");
-  chart($("served-chart"), v.history, "served", "#1849a9");
-  chart($("skipped-chart"), v.history, "skipped", "#b42318");
+  remember(v.answeredBy.id, v.history);
+  const history = merged();
+  chart($("served-chart"), history, "served", "#1849a9");
+  chart($("skipped-chart"), history, "skipped", "#b42318");
   $("busiest").innerHTML = v.busiest.length ? v.busiest.map((s) =>
     "<tr><td>" + esc(s.name) + '</td><td class="num">' + dash(s.next) + '</td><td class="num">' + esc(s.reserved) +
-    '</td><td class="num">' + esc(s.block) + '</td><td class="num">' + esc(s.rate) + "</td><td>" +
-    [s.skipped.crash, s.skipped.handover, s.skipped["block-remainder"], s.skipped.advance].map(esc).join(" / ") + "</td></tr>").join("")
-    : '<tr><td colspan="6" class="kv">no sequence served by this leader yet</td></tr>';
+    '</td><td class="num">' + esc(s.block) + '</td><td class="num">' + esc(s.rate) + '</td><td class="num">' + esc(s.served) + "</td><td>" +
+    skippedText(s.skipped) + "</td></tr>").join("")
+    : '<tr><td colspan="7" class="kv">no sequence served by this leader yet</td></tr>';
   $("events").innerHTML = v.events.map((e) =>
     "<li><time>" + clock(e.at) + '</time><span class="kind">' + esc(e.kind) + "</span>" + esc(e.text) + "</li>").join("");
   document.body.classList.remove("stale");
