@@ -28,15 +28,23 @@ const LOAD_MS = 6000;
 
 /** What the page shows: the leader in the header and one row per member. */
 async function shown(page: Page): Promise<{ leader: string; members: string[]; roles: string[] }> {
-  return page.evaluate(() => {
-    const rows = [...document.querySelectorAll('#members tr[data-member]')];
-    return {
-      leader: document.querySelector('[data-testid="leader"]')?.textContent ?? '',
-      members: rows.map((r) => r.getAttribute('data-member') ?? ''),
-      roles: rows.map((r) => r.getAttribute('data-role') ?? ''),
-    };
-  });
+  const rows = page.locator('#members tr[data-member]');
+  const members: string[] = [];
+  const roles: string[] = [];
+  for (let i = 0; i < (await rows.count()); i++) {
+    members.push((await rows.nth(i).getAttribute('data-member')) ?? '');
+    roles.push((await rows.nth(i).getAttribute('data-role')) ?? '');
+  }
+  return { leader: (await page.textContent('[data-testid="leader"]')) ?? '', members, roles };
 }
+
+/** A condition on the page, as the browser evaluates it (DOM code, so a string here). */
+const LEADER_SHOWN = (id: string): string =>
+  `document.querySelector('[data-testid="leader"]')?.textContent === ${JSON.stringify(id)} && ` +
+  `document.querySelectorAll('#members tr[data-member]').length === 3`;
+const OTHER_LEADER_SHOWN = (old: string): string =>
+  `(() => { const l = document.querySelector('[data-testid="leader"]')?.textContent ?? ''; ` +
+  `return l !== '' && l !== ${JSON.stringify(old)} && l !== 'none' && l !== '…'; })()`;
 
 describe.skipIf(skip !== null)(
   `the status page in chromium${skip !== null ? ` (${skip})` : ''}`,
@@ -89,13 +97,7 @@ describe.skipIf(skip !== null)(
           external.push(r.url());
       });
       await page.goto(`http://127.0.0.1:${follower.metricsPort}/`);
-      await page.waitForFunction(
-        (id) =>
-          document.querySelector('[data-testid="leader"]')?.textContent === id &&
-          document.querySelectorAll('#members tr[data-member]').length === 3,
-        leader,
-        { timeout: 10_000 },
-      );
+      await page.waitForFunction(LEADER_SHOWN(leader), undefined, { timeout: 10_000 });
       const before = await shown(page);
       expect(before.members.sort()).toEqual(['n1', 'n2', 'n3']);
       expect(before.roles.filter((r) => r === 'leader')).toHaveLength(1);
@@ -111,14 +113,10 @@ describe.skipIf(skip !== null)(
 
       const killedAt = performance.now();
       await cluster.kill(leader);
-      await page.waitForFunction(
-        (old) => {
-          const l = document.querySelector('[data-testid="leader"]')?.textContent ?? '';
-          return l !== '' && l !== old && l !== 'none' && l !== '…';
-        },
-        leader,
-        { timeout: 15_000, polling: 50 },
-      );
+      await page.waitForFunction(OTHER_LEADER_SHOWN(leader), undefined, {
+        timeout: 15_000,
+        polling: 50,
+      });
       const tookMs = performance.now() - killedAt;
       const after = await shown(page);
       console.log(
