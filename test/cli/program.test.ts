@@ -15,7 +15,7 @@ import {
   startFakeNode,
   statusResponse,
 } from '../support/fake-server.js';
-import type { FakeNode } from '../support/fake-server.js';
+import type { FakeNode, Reply } from '../support/fake-server.js';
 import { DEAD_ADDRESSES } from '../support/ports.js';
 
 const nodes: FakeNode[] = [];
@@ -192,10 +192,14 @@ describe('next', () => {
 });
 
 describe('cluster', () => {
-  async function cluster(): Promise<{ leader: FakeNode; follower: FakeNode }> {
+  async function cluster(): Promise<{
+    leader: FakeNode;
+    follower: FakeNode;
+    leaderStatus: () => Reply;
+  }> {
     const leader = await node();
     const follower = await node();
-    leader.on('Status', () => ({
+    const leaderStatus = (): Reply => ({
       response: {
         ...statusResponse({
           nodeId: 'n1',
@@ -230,7 +234,8 @@ describe('cluster', () => {
         wire_format: 2,
         cluster_wire_format: 1,
       },
-    }));
+    });
+    leader.on('Status', leaderStatus);
     follower.on('Status', () => ({
       response: {
         ...statusResponse({
@@ -244,7 +249,7 @@ describe('cluster', () => {
         applied_index: '117',
       },
     }));
-    return { leader, follower };
+    return { leader, follower, leaderStatus };
   }
 
   it('status --json prints one object with leader, term and members', async () => {
@@ -302,6 +307,62 @@ describe('cluster', () => {
       /did not answer: n3: 127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1\n$/,
     );
     expect(r.stderr).toBe('');
+  });
+
+  it('status --watch draws a frame every second, says when the cluster cannot be read, and stops with exit 0', async () => {
+    const { leader, leaderStatus } = await cluster();
+    let calls = 0;
+    // The second read fails: the watch says why and goes on.
+    leader.on('Status', () =>
+      ++calls === 2
+        ? { error: { code: status.INTERNAL, details: 'disk on fire' } }
+        : leaderStatus(),
+    );
+    let stop: (() => void) | null = null;
+    let frames = 0;
+    const out: string[] = [];
+    const r = await runCli(['cluster', 'status', '--watch', '-e', leader.address, '-t', '300'], {
+      onStopSignal: (handler) => {
+        stop = () => handler('SIGINT');
+        return () => (stop = null);
+      },
+      stdoutIsTerminal: true,
+      stdout: (text) => {
+        frames++;
+        out.push(text);
+        if (frames === 3) stop?.();
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(out).toHaveLength(3);
+    for (const f of out)
+      expect(f).toMatch(
+        /^\x1b\[H\x1b\[2Jraftseq cluster status --watch {3}\S+ {3}\(Ctrl-C to stop\)\n\n/,
+      );
+    expect(out[0]).toMatch(/^n1\*\s+127\.0\.0\.1:\d+\s+leader/m);
+    expect(out[1]).toMatch(/cannot read the cluster status: .*disk on fire/);
+    expect(out[2]).toMatch(/^leader n1 /m);
+    expect(stop).toBeNull(); // unsubscribed
+  });
+
+  it('status --watch --json prints one line per frame', async () => {
+    const { leader } = await cluster();
+    let stop: (() => void) | null = null;
+    const out: string[] = [];
+    const r = await runCli(['cluster', 'status', '--watch', '--json', '-e', leader.address], {
+      onStopSignal: (handler) => {
+        stop = () => handler('SIGTERM');
+        return () => (stop = null);
+      },
+      stdout: (text) => {
+        out.push(text);
+        if (out.length === 2) stop?.();
+      },
+    });
+    expect(r.code).toBe(0);
+    const frames = out.map((l) => JSON.parse(l) as { at: string; leader: string });
+    expect(frames.map((f) => f.leader)).toEqual(['n1', 'n1']);
+    expect(Date.parse(frames[1]!.at)).toBeGreaterThan(Date.parse(frames[0]!.at));
   });
 
   it('join, leave and transfer-leader go to the leader', async () => {
