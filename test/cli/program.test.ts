@@ -335,10 +335,12 @@ describe('cluster', () => {
     });
     expect(r.code).toBe(0);
     expect(out).toHaveLength(3);
-    for (const f of out)
-      expect(f).toMatch(
-        /^\x1b\[H\x1b\[2Jraftseq cluster status --watch {3}\S+ {3}\(Ctrl-C to stop\)\n\n/,
+    for (const f of out) {
+      expect(f.startsWith('\x1b[H\x1b[2J')).toBe(true); // home, clear: redrawn in place
+      expect(f.slice(7)).toMatch(
+        /^raftseq cluster status --watch {3}\S+ {3}\(Ctrl-C to stop\)\n\n/,
       );
+    }
     expect(out[0]).toMatch(/^n1\*\s+127\.0\.0\.1:\d+\s+leader/m);
     expect(out[1]).toMatch(/cannot read the cluster status: .*disk on fire/);
     expect(out[2]).toMatch(/^leader n1 /m);
