@@ -2,6 +2,7 @@
 // loader (proto.ts) gives snake_case fields and 64-bit integers as decimal
 // strings; every 64-bit value is kept exact as a bigint, and a field missing
 // from an older server's answer decodes as its zero.
+import type { NodeVersions } from '../common/build-info.js';
 import { GrpcStatus, RaftseqError } from './errors.js';
 
 /** The answer of {@link SequenceClient.next}: the values first .. first+count-1. */
@@ -55,17 +56,7 @@ export interface ClusterStatus {
 }
 
 /** A node's release, commit and format versions, as its Status reports them. */
-export interface NodeBuild {
-  version: string;
-  commit: string;
-  /** Data directory layout and stored record format. */
-  storageFormat: number;
-  recordFormat: number;
-  /** Raft wire formats: newest spoken, oldest accepted, the cluster's (lowest of the voters). */
-  wireFormat: number;
-  minWireFormat: number;
-  clusterWireFormat: number;
-}
+export type NodeBuild = NodeVersions;
 
 /** A sequence as the leader sees it. */
 export interface SequenceInfo {

@@ -14,6 +14,20 @@ export interface BuildInfo {
   commit: string;
 }
 
+/**
+ * A node's release, commit and format versions, as Status reports them (the
+ * node fills it in: src/node/versions.ts; the client decodes it).
+ */
+export interface NodeVersions extends BuildInfo {
+  /** Data directory layout and stored record format. */
+  storageFormat: number;
+  recordFormat: number;
+  /** Raft wire formats: newest spoken, oldest accepted, the cluster's (lowest of the voters). */
+  wireFormat: number;
+  minWireFormat: number;
+  clusterWireFormat: number;
+}
+
 let cached: BuildInfo | null = null;
 
 export function buildInfo(): BuildInfo {

@@ -3,21 +3,13 @@
 // wire formats, including the cluster's, which is the lowest its voters
 // share as this node's links know them (src/transport/formats.ts).
 
-import { buildInfo } from '../common/build-info.js';
+import { buildInfo, type NodeVersions } from '../common/build-info.js';
 import type { NodeId } from '../raft/index.js';
 import { DIR_FORMAT, RECORD_FORMAT } from '../storage/formats.js';
 import { MIN_WIRE_FORMAT, WIRE_FORMAT, clusterFormat } from '../transport/formats.js';
 import type { LinkStats } from '../transport/transport.js';
 
-export interface NodeVersions {
-  version: string;
-  commit: string;
-  storageFormat: number;
-  recordFormat: number;
-  wireFormat: number;
-  minWireFormat: number;
-  clusterWireFormat: number;
-}
+export type { NodeVersions } from '../common/build-info.js';
 
 export function nodeVersions(
   self: NodeId,
