@@ -15,23 +15,29 @@ type RegisterClient = grpc.Client & {
   ): void;
 };
 
-/** A RegisterAtLeader over gRPC, reusing one channel per leader address; close() ends it. */
+/**
+ * A RegisterAtLeader over gRPC, reusing one channel per leader; close() ends
+ * it. `credentialsFor(leaderId)`: how to dial the leader (TLS: our member
+ * certificate, and the leader's must name it); default plaintext.
+ */
 export function grpcRegisterClient(
-  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  credentialsFor: (leaderId: string) => grpc.ChannelCredentials = () =>
+    grpc.credentials.createInsecure(),
 ): { registerAt: RegisterAtLeader; close(): void } {
   const Cluster = apiServices(loadApiDefinition()).Cluster;
-  let client: { address: string; c: grpc.Client } | null = null;
-  const clientFor = (address: string): RegisterClient => {
-    if (client?.address !== address) {
+  let client: { key: string; c: grpc.Client } | null = null;
+  const clientFor = (leader: { id: string; address: string }): RegisterClient => {
+    const key = `${leader.id}@${leader.address}`;
+    if (client?.key !== key) {
       client?.c.close();
-      client = { address, c: new Cluster(address, credentials) };
+      client = { key, c: new Cluster(leader.address, credentialsFor(leader.id)) };
     }
     return client.c as RegisterClient;
   };
   return {
-    registerAt: (address, req) =>
+    registerAt: (leader, req) =>
       new Promise((resolve) => {
-        clientFor(address).RegisterMember(req, { deadline: Date.now() + DEADLINE_MS }, (err) => {
+        clientFor(leader).RegisterMember(req, { deadline: Date.now() + DEADLINE_MS }, (err) => {
           if (err === null) resolve('ok');
           else if (err.code === grpc.status.FAILED_PRECONDITION) resolve('replaced');
           else resolve('retry');

@@ -34,6 +34,9 @@ interface NextStreamResponse {
   leader: string;
 }
 
+/** Requests in flight on one NextStream; more are refused with RESOURCE_EXHAUSTED. */
+export const MAX_STREAM_IN_FLIGHT = 4096;
+
 export function sequencerHandlers(node: ApiNode): grpc.UntypedServiceImplementation {
   return {
     Next: (
@@ -77,6 +80,19 @@ function serveNextStream(
     }
   };
   call.on('data', (req: NextStreamRequest) => {
+    if (pending >= MAX_STREAM_IN_FLIGHT) {
+      answer(
+        call,
+        streamError(
+          req.id,
+          statusError(
+            grpc.status.RESOURCE_EXHAUSTED,
+            `more than ${MAX_STREAM_IN_FLIGHT} requests in flight on one stream; wait for answers or open another stream`,
+          ),
+        ),
+      );
+      return;
+    }
     pending++;
     const deadline = req.timeout_ms > 0 ? node.clock.wallNow() + req.timeout_ms : Infinity;
     void serveNextWith(node, req, deadline, stream.signal)

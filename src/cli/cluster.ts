@@ -69,7 +69,7 @@ Examples:
     .action(async (opts: ClientOpts & { watch?: boolean }) => {
       const frame = async (client: SequenceClient, deadlineMs: number) => {
         const s = await client.clusterStatus({ deadlineMs });
-        const probes = await probeMembers(s, Math.min(deadlineMs, PROBE_TIMEOUT_MS));
+        const probes = await probeMembers(client, s, Math.min(deadlineMs, PROBE_TIMEOUT_MS));
         return { text: statusText(s, probes), json: statusJson(s, probes) };
       };
       await withClient(io, opts, async (client) => {

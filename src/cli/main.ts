@@ -1,6 +1,7 @@
 // Entry point of the `raftseq` executable (bin/raftseq imports the compiled
 // dist/src/cli/main.js). Runs the CLI on process.argv and exits with its code.
 import * as grpc from '@grpc/grpc-js';
+import { silenceIpServernameWarning } from '../security/tls.js';
 import { run } from './program.js';
 import { oneLine } from './util.js';
 
@@ -20,6 +21,8 @@ function fatal(kind: string, err: unknown): void {
 // resolved") next to ours; errors reach the user through raftseq's one-line
 // messages and the node's log instead. GRPC_VERBOSITY=... brings them back.
 if (process.env.GRPC_VERBOSITY === undefined) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
+// Nodes and clients dial by IP over TLS; Node's DEP0123 about it is noise here.
+silenceIpServernameWarning();
 
 process.on('uncaughtException', (err) => fatal('internal error', err));
 process.on('unhandledRejection', (err) => fatal('internal error (unhandled rejection)', err));

@@ -1,10 +1,7 @@
 // Asks each member for its own view (Cluster/Status at its advertised
 // address, no redirects), for the per-member columns of `cluster status`:
 // term, commit and applied index, lease, values served and skipped.
-import * as grpc from '@grpc/grpc-js';
-import type { ClusterStatus } from '../client/index.js';
-import { toBigInt } from '../client/decode.js';
-import { raftseqServices } from '../client/proto.js';
+import type { ClusterStatus, SequenceClient } from '../client/index.js';
 import { describeError } from './util.js';
 
 /** One member's own answer. */
@@ -23,51 +20,27 @@ export interface MemberSelf {
 
 export type MemberProbe = { ok: true; self: MemberSelf } | { ok: false; error: string };
 
-function selfOf(r: Record<string, unknown>): MemberSelf {
+function selfOf(s: ClusterStatus): MemberSelf {
   return {
-    role: typeof r.role === 'string' ? r.role : '',
-    term: toBigInt(r.term, 'term'),
-    commitIndex: toBigInt(r.commit_index, 'commit_index'),
-    appliedIndex: toBigInt(r.applied_index, 'applied_index'),
-    leaseRemainingMs: Number(toBigInt(r.lease_remaining_ms, 'lease_remaining_ms')),
-    valuesServed: toBigInt(r.values_served, 'values_served'),
-    valuesSkipped: toBigInt(r.values_skipped, 'values_skipped'),
-    version: typeof r.version === 'string' && r.version !== '' ? r.version : null,
-    commit: typeof r.commit === 'string' && r.commit !== '' ? r.commit : null,
+    role: s.role,
+    term: s.term,
+    commitIndex: s.commitIndex,
+    appliedIndex: s.appliedIndex,
+    leaseRemainingMs: s.leaseRemainingMs,
+    valuesServed: s.valuesServed,
+    valuesSkipped: s.valuesSkipped,
+    version: s.build?.version ?? null,
+    commit: s.build?.commit ?? null,
   };
 }
 
-/** The status of the node at `address` itself, within `timeoutMs`. */
-export function probeMember(address: string, timeoutMs: number): Promise<MemberProbe> {
-  const Cluster = raftseqServices().Cluster;
-  const client = new Cluster(address, grpc.credentials.createInsecure());
-  const status = client.Status as unknown as (
-    req: object,
-    opts: grpc.CallOptions,
-    cb: (err: grpc.ServiceError | null, res?: Record<string, unknown>) => void,
-  ) => void;
-  return new Promise<MemberProbe>((resolve) => {
-    status.call(client, {}, { deadline: Date.now() + timeoutMs }, (err, res) => {
-      client.close();
-      if (err) {
-        resolve({ ok: false, error: `${address}: ${shortDetails(err)}` });
-        return;
-      }
-      try {
-        resolve({ ok: true, self: selfOf(res ?? {}) });
-      } catch (e) {
-        resolve({ ok: false, error: `${address}: ${describeError(e)}` });
-      }
-    });
-  });
-}
-
-/** A gRPC error in a few words: "connect ECONNREFUSED 10.0.0.4:7001", "deadline exceeded". */
-function shortDetails(err: grpc.ServiceError): string {
-  const details = err.details || err.message;
+/** An error in a few words: "connect ECONNREFUSED 10.0.0.4:7001", "no answer in time". */
+function shortDetails(err: unknown): string {
+  const e = err as { code?: number; details?: string; message?: string };
+  const details = e.details || e.message || String(err);
   const conn = /connect (E[A-Z]+ \S+)/.exec(details);
   if (conn !== null) return `connect ${(conn[1] as string).replace(/[.,;:)]+$/, '')}`;
-  if (err.code === grpc.status.DEADLINE_EXCEEDED) return 'no answer in time';
+  if (e.code === 4) return 'no answer in time';
   return describeError(details.replace(/ \(\d{4}-\d\d-\d\dT[^)]*\)/g, ''));
 }
 
@@ -76,6 +49,7 @@ function shortDetails(err: grpc.ServiceError): string {
  * again. Members are reached at their advertised address (clients' address).
  */
 export async function probeMembers(
+  client: SequenceClient,
   s: ClusterStatus,
   timeoutMs: number,
 ): Promise<Map<string, MemberProbe>> {
@@ -83,23 +57,15 @@ export async function probeMembers(
   await Promise.all(
     s.members.map(async (m) => {
       if (m.id === s.nodeId) {
-        out.set(m.id, {
-          ok: true,
-          self: {
-            role: s.role,
-            term: s.term,
-            commitIndex: s.commitIndex,
-            appliedIndex: s.appliedIndex,
-            leaseRemainingMs: s.leaseRemainingMs,
-            valuesServed: s.valuesServed,
-            valuesSkipped: s.valuesSkipped,
-            version: s.build?.version ?? null,
-            commit: s.build?.commit ?? null,
-          },
-        });
+        out.set(m.id, { ok: true, self: selfOf(s) });
         return;
       }
-      out.set(m.id, await probeMember(m.advertise || m.address, timeoutMs));
+      const address = m.advertise || m.address;
+      try {
+        out.set(m.id, { ok: true, self: selfOf(await client.memberStatus(address, timeoutMs)) });
+      } catch (e) {
+        out.set(m.id, { ok: false, error: `${address}: ${shortDetails(e)}` });
+      }
     }),
   );
   return out;

@@ -65,7 +65,11 @@ function settingOption(s: SettingSpec): Option {
     ...(s.default !== undefined ? [`default: ${String(s.default)}`] : []),
     `env: ${envName(s.key)}`,
   ];
-  const opt = new Option(`--${s.key} ${s.arg}`, `${s.help} (${facts.join(', ')})`);
+  const opt = new Option(
+    `--${s.key}${s.arg === '' ? '' : ` ${s.arg}`}`,
+    `${s.help} (${facts.join(', ')})`,
+  );
+  if (s.arg === '') return opt; // a switch: present means true
   if (s.choices !== undefined) return opt.choices(s.choices);
   return opt.argParser((value: string) => {
     try {

@@ -117,6 +117,22 @@ export class AdminClient {
     }
   }
 
+  /**
+   * The status of the one node at `address` (its own view: no redirect, no
+   * retry), within `timeoutMs`.
+   */
+  async memberStatus(address: string, timeoutMs: number): Promise<ClusterStatus> {
+    const response = await this.channels.unary(
+      address,
+      'Cluster',
+      'Status',
+      {},
+      timeoutMs,
+      undefined,
+    );
+    return toClusterStatus(response, address);
+  }
+
   /** Same as {@link AdminClient.clusterStatus}. */
   status(options: CallOptions = {}): Promise<ClusterStatus> {
     return this.clusterStatus(options);

@@ -21,6 +21,7 @@ export type {
 export { GrpcStatus, RaftseqError, statusName } from './errors.js';
 export { SequenceLease } from './lease.js';
 export type { LeaseOptions, LeaseStats } from './lease.js';
+export type { ClientTls } from './credentials.js';
 export type { RaftseqErrorOptions } from './errors.js';
 export {
   MAX_SEQUENCE_NAME_BYTES,

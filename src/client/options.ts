@@ -1,7 +1,8 @@
 // The options of SequenceClient: what a caller may set, the defaults, and
 // their validation (every bad option is a RaftseqError(INVALID_ARGUMENT) from
 // the constructor, before any channel is opened).
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { clientCredentials, type ClientTls } from './credentials.js';
 import { GrpcStatus, RaftseqError } from './errors.js';
 import {
   ATTEMPT_TIMEOUT_MS,
@@ -61,7 +62,14 @@ export interface SequenceClientOptions {
   backoff?: BackoffOptions;
   /** Redirects followed at once before backing off (guards redirect loops). Default 4. */
   maxRedirects?: number;
-  /** Channel credentials. Default: insecure (plaintext). */
+  /**
+   * TLS: the CA that signed the servers, and for mutual TLS this client's
+   * certificate and key (all PEM). Default: plaintext.
+   */
+  tls?: ClientTls;
+  /** An admin bearer token (`serve --admin-token-file`); sent over TLS only. */
+  token?: string;
+  /** Channel credentials made by hand (instead of `tls` and `token`). */
   credentials?: grpc.ChannelCredentials;
   /** Extra gRPC channel options. */
   channelOptions?: grpc.ChannelOptions;
@@ -132,7 +140,7 @@ export function resolveOptions(options: SequenceClientOptions): ResolvedOptions 
       maxRedirects: Math.floor(positive('maxRedirects', options.maxRedirects, d.maxRedirects)),
       random: options.random ?? Math.random,
     },
-    credentials: options.credentials ?? grpc.credentials.createInsecure(),
+    credentials: options.credentials ?? clientCredentials(options.tls, options.token),
     channelOptions: {
       // Reconnect quickly to a restarted node instead of sitting in backoff.
       'grpc.initial_reconnect_backoff_ms': 100,

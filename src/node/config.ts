@@ -21,6 +21,7 @@ import {
   parseMilliseconds,
   type Parsed,
 } from '../common/validate.js';
+import { TlsUsageError, serverTlsFiles } from '../security/tls.js';
 import { DEFAULTS, type NodeOptions } from './options.js';
 
 /** A setting that cannot be used; the CLI reports it as a usage error (exit 2). */
@@ -59,6 +60,13 @@ function integer(what: string, min: number, max: number): (v: string) => number 
 }
 
 const milliseconds = (value: string): number => valueOf(parseMilliseconds(value));
+
+function path(what: string): (value: string) => string {
+  return (value) => {
+    if (value.trim() === '') throw new ConfigError(`${what} must name a file`);
+    return value;
+  };
+}
 
 function leaseDrift(value: string): number {
   const n = Number(value.trim());
@@ -119,13 +127,19 @@ interface SettingTypes {
   'snapshot-entries': number;
   'log-level': LogLevel;
   'metrics-listen': string;
+  cert: string;
+  key: string;
+  ca: string;
+  'admin-token-file': string;
+  'client-cert-auth': boolean;
+  'max-sequences': number;
 }
 
 export type SettingKey = keyof SettingTypes;
 
 export interface SettingSpec<K extends SettingKey = SettingKey> {
   key: K;
-  /** Placeholder in --help, e.g. `<ms>`. */
+  /** Placeholder in --help, e.g. `<ms>`; '' for a switch (a flag without a value). */
   arg: string;
   help: string;
   /** Default value, if the setting has one that does not depend on others. */
@@ -245,6 +259,49 @@ export const SETTINGS = [
       return v;
     },
   }),
+  spec({
+    key: 'cert',
+    arg: '<file>',
+    help: "this member's certificate (PEM; SAN URI raftseq://member/<id>): turns TLS on, with --key and --ca",
+    parse: path('cert'),
+  }),
+  spec({
+    key: 'key',
+    arg: '<file>',
+    help: 'the private key of --cert (PEM)',
+    parse: path('key'),
+  }),
+  spec({
+    key: 'ca',
+    arg: '<file>',
+    help: 'the CA (PEM bundle) that signs members, admins and clients; replaced files take effect within 10 s',
+    parse: path('ca'),
+  }),
+  spec({
+    key: 'admin-token-file',
+    arg: '<file>',
+    help: 'bearer tokens (one per line) accepted for admin calls over TLS; re-read when it changes',
+    parse: path('admin-token-file'),
+  }),
+  spec({
+    key: 'client-cert-auth',
+    arg: '',
+    help: 'every client call (Next, status, ...) needs a certificate signed by --ca',
+    default: false,
+    parse: (v) => {
+      const t = v.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(t)) return true;
+      if (['false', '0', 'no', 'off', ''].includes(t)) return false;
+      throw new ConfigError(`client-cert-auth must be true or false, got ${JSON.stringify(v)}`);
+    },
+  }),
+  spec({
+    key: 'max-sequences',
+    arg: '<n>',
+    help: 'creating a sequence beyond this many fails with RESOURCE_EXHAUSTED',
+    default: DEFAULTS.maxSequences,
+    parse: integer('max sequences', 1, Number.MAX_SAFE_INTEGER),
+  }),
 ] as const satisfies readonly SettingSpec[];
 
 const BY_KEY = new Map<string, SettingSpec>(SETTINGS.map((s) => [s.key, s as SettingSpec]));
@@ -312,7 +369,9 @@ function nearestKey(unknown: string): string | null {
 function fileText(key: SettingKey, value: unknown, where: string): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') {
+    return String(value);
+  }
   if (key === 'initial-cluster' && typeof value === 'object' && !Array.isArray(value)) {
     return Object.entries(value as Record<string, unknown>)
       .map(([id, address]) => `${id}=${typeof address === 'string' ? address : String(address)}`)
@@ -425,6 +484,19 @@ export function toNodeOptions(
   if (metricsListen !== null && metricsListen === listen && !/:0+$/.test(listen)) {
     throw new ConfigError(`--metrics-listen (${metricsListen}) must differ from --listen`);
   }
+  let tls;
+  try {
+    tls = serverTlsFiles({
+      cert: v.cert,
+      key: v.key,
+      ca: v.ca,
+      adminTokenFile: v['admin-token-file'],
+      clientCertAuth: v['client-cert-auth'],
+    });
+  } catch (e) {
+    if (e instanceof TlsUsageError) throw new ConfigError(e.message);
+    throw e;
+  }
   return {
     id,
     listen,
@@ -438,6 +510,11 @@ export function toNodeOptions(
     snapshotEntries: v['snapshot-entries'] ?? DEFAULTS.snapshotEntries,
     logLevel: v['log-level'] ?? DEFAULTS.logLevel,
     metricsListen,
+    tls:
+      tls === null ? null : { cert: resolve(tls.cert), key: resolve(tls.key), ca: resolve(tls.ca) },
+    adminTokenFile: v['admin-token-file'] === undefined ? null : resolve(v['admin-token-file']),
+    clientCertAuth: v['client-cert-auth'] ?? false,
+    maxSequences: v['max-sequences'] ?? DEFAULTS.maxSequences,
     enableFaultInjection: extra.enableFaultInjection === true,
   };
 }
@@ -460,5 +537,11 @@ export function effectiveConfig(o: NodeOptions): Record<SettingKey, unknown> {
     'snapshot-entries': o.snapshotEntries,
     'log-level': o.logLevel,
     'metrics-listen': o.metricsListen ?? null,
+    cert: o.tls?.cert ?? null,
+    key: o.tls?.key ?? null,
+    ca: o.tls?.ca ?? null,
+    'admin-token-file': o.adminTokenFile ?? null,
+    'client-cert-auth': o.clientCertAuth ?? false,
+    'max-sequences': o.maxSequences ?? DEFAULTS.maxSequences,
   };
 }

@@ -29,6 +29,14 @@ export interface NodeOptions {
    * picks a free port. Null or absent: no metrics server.
    */
   metricsListen?: string | null;
+  /** TLS on the one port (--cert/--key/--ca, absolute paths), or null for plaintext. */
+  tls?: { cert: string; key: string; ca: string } | null;
+  /** --admin-token-file (absolute path), or null. */
+  adminTokenFile?: string | null;
+  /** --client-cert-auth: every client call needs a verified certificate. */
+  clientCertAuth?: boolean;
+  /** Creating a sequence beyond this many fails with RESOURCE_EXHAUSTED. */
+  maxSequences?: number;
   /** Enable the FaultInjection service (tests only). */
   enableFaultInjection: boolean;
 }
@@ -39,6 +47,7 @@ export const DEFAULTS = {
   maxCount: 100_000,
   leaseDriftFraction: 0.1,
   snapshotEntries: 10_000,
+  maxSequences: 10_000_000,
   logLevel: 'info',
   enableFaultInjection: false,
 } as const;

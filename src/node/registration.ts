@@ -18,9 +18,9 @@ export interface RegisterRequest {
   advertise: string;
 }
 
-/** Asks the leader at `address` to record this member; 'retry' on any other failure. */
+/** Asks `leader` (dialled at its address) to record this member; 'retry' on any other failure. */
 export type RegisterAtLeader = (
-  address: string,
+  leader: { id: string; address: string },
   req: RegisterRequest,
 ) => Promise<'ok' | 'replaced' | 'retry'>;
 
@@ -36,8 +36,8 @@ export function startRegistration(host: NodeHost, registerAt: RegisterAtLeader):
       outcome = await host.registerMember(req.id, req.incarnation, req.advertise);
     } else {
       const address = st.leader === null ? null : host.memberAddress(st.leader);
-      if (address === null) return;
-      outcome = await registerAt(address, req);
+      if (st.leader === null || address === null) return;
+      outcome = await registerAt({ id: st.leader, address }, req);
     }
     if (outcome === 'replaced') {
       host.failWith(new DataDirectoryReplacedError(host.id, host.options.dataDir));

@@ -8,7 +8,16 @@
 // the token has done its job here, and no handler can log it by accident.
 import * as grpc from '@grpc/grpc-js';
 import { callIdentity, type Identity } from './identity.js';
-import { authorize, type Decision, type TokenVerdict } from './policy.js';
+import {
+  authorize,
+  authorizeSender,
+  callerOf,
+  classifyRpc,
+  type Decision,
+  type TokenVerdict,
+} from './policy.js';
+
+const REGISTER_MEMBER_PATH = '/raftseq.v1.Cluster/RegisterMember';
 import { AUTHORIZATION_KEY, tokenVerdict, type TokenChecker } from './tokens.js';
 
 export interface AuthorizationEvent {
@@ -21,6 +30,20 @@ export interface AuthorizationEvent {
   decision: Decision;
 }
 
+/** One admin mutation, as the audit log records it (never a token). */
+export interface AuditRecord {
+  /** e.g. "AddMember". */
+  rpc: string;
+  /** The caller's certificate identity, "token", or "anonymous" (plaintext). */
+  caller: string;
+  peer: string;
+  /** The request message as received. */
+  args: unknown;
+  /** gRPC status code name of the answer, e.g. "OK", "PERMISSION_DENIED". */
+  outcome: string;
+  details: string;
+}
+
 export interface AuthorizationConfig {
   /** The server serves TLS (--cert/--key/--ca). */
   tls: boolean;
@@ -28,13 +51,22 @@ export interface AuthorizationConfig {
   clientCertAuth: boolean;
   /** serve --admin-token-file; null without one. */
   tokens: TokenChecker | null;
-  /** Called for every decision (refusals are to be logged; allowed admin calls audited). */
+  /** Called for every decision (refusals are to be logged). */
   onDecision?: (event: AuthorizationEvent) => void;
+  /** Called once per admin mutation (allowed or refused) when it is answered. */
+  onAudit?: (record: AuditRecord) => void;
 }
 
 export function authorizationInterceptor(config: AuthorizationConfig): grpc.ServerInterceptor {
-  return (method, call) =>
-    new grpc.ServerInterceptingCall(call, {
+  return (method, call) => {
+    // Filled in as the call goes, for the audit record of an admin mutation.
+    let audit: Omit<AuditRecord, 'outcome' | 'details'> | null = null;
+    const finish = (code: grpc.status, details: string): void => {
+      if (audit === null) return;
+      config.onAudit?.({ ...audit, outcome: grpc.status[code] ?? String(code), details });
+      audit = null;
+    };
+    return new grpc.ServerInterceptingCall(call, {
       start: (next) => {
         next({
           onReceiveMetadata: (metadata, pass) => {
@@ -54,14 +86,53 @@ export function authorizationInterceptor(config: AuthorizationConfig): grpc.Serv
               token,
               decision,
             });
+            if (classifyRpc(method.path) === 'admin-mutation') {
+              audit = {
+                rpc: method.path.slice(method.path.lastIndexOf('/') + 1),
+                caller: callerOf(identity, token),
+                peer: call.getPeer(),
+                args: null,
+              };
+            }
             if (decision.allow) {
               metadata.remove(AUTHORIZATION_KEY);
               pass(metadata);
             } else {
+              finish(decision.code, decision.message);
               call.sendStatus({ code: decision.code, details: decision.message });
             }
           },
+          onReceiveMessage: (message, pass) => {
+            if (audit !== null) audit.args = message;
+            // A member may register only itself (its certificate names it).
+            if (method.path === REGISTER_MEMBER_PATH) {
+              const id = (message as { id?: unknown } | null)?.id;
+              const verdict = authorizeSender(config.tls, callIdentity(call), String(id ?? ''));
+              if (!verdict.allow) {
+                config.onDecision?.({
+                  path: method.path,
+                  peer: call.getPeer(),
+                  identity: callIdentity(call),
+                  token: 'absent',
+                  decision: {
+                    allow: false,
+                    rpc: 'peer',
+                    code: verdict.code,
+                    message: verdict.message,
+                  },
+                });
+                call.sendStatus({ code: verdict.code, details: verdict.message });
+                return;
+              }
+            }
+            pass(message);
+          },
         });
       },
+      sendStatus: (status, next) => {
+        finish(status.code, status.details);
+        next(status);
+      },
     });
+  };
 }

@@ -82,7 +82,8 @@ function rpcName(path: string): string {
   return path.replace(/^\//, '');
 }
 
-function callerOf(identity: Identity | null, token: TokenVerdict): string {
+/** Who a caller is, for logs and the audit line: a URI, "token", or "anonymous". */
+export function callerOf(identity: Identity | null, token: TokenVerdict): string {
   if (identity?.kind === 'member' || identity?.kind === 'admin') return describeIdentity(identity);
   return token === 'valid' ? 'token' : 'anonymous';
 }

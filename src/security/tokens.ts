@@ -15,7 +15,7 @@
 //   parses keeps the previous tokens (the error is reported); a removed file
 //   revokes them all.
 // - No token ever appears in an error or a log line: errors name line numbers.
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -246,16 +246,4 @@ export function readClientToken(path: string): string {
   return tokens[0] ?? '';
 }
 
-/**
- * Call credentials that send `authorization: Bearer <token>`. grpc-js only
- * composes them with secure channel credentials
- * (grpc.credentials.combineChannelCredentials), so a token never leaves
- * over plaintext.
- */
-export function bearerCallCredentials(token: string): grpc.CallCredentials {
-  return grpc.credentials.createFromMetadataGenerator((_params, callback) => {
-    const md = new grpc.Metadata();
-    md.set(AUTHORIZATION_KEY, `Bearer ${token}`);
-    callback(null, md);
-  });
-}
+export { bearerCallCredentials } from '../client/credentials.js';

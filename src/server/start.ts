@@ -1,11 +1,20 @@
 // startNode: the whole node as `raftseq serve` runs it. This is the
 // composition root: it picks the production implementation of every seam
-// (LevelDB storage, the gRPC transport, real time) and puts the runtime
-// (src/node) behind the gRPC API (src/api) and the metrics endpoint.
+// (LevelDB storage, the gRPC transport, real time), puts the runtime
+// (src/node) behind the gRPC API (src/api) and the metrics endpoint, and
+// applies security (src/security) to the one port: TLS for clients, admins
+// and peers, the authorization policy on every call, peers that can speak
+// only for the member their certificate names, and the audit log.
 
 import { mkdirSync } from 'node:fs';
 import { grpcRegisterClient } from '../api/register-client.js';
 import { startApiServer } from '../api/server.js';
+import type { Logger } from '../node/logger.js';
+import { callIdentity, describeIdentity } from '../security/identity.js';
+import { authorizationInterceptor } from '../security/interceptor.js';
+import { authorizeSender } from '../security/policy.js';
+import { channelCredentials, serverCredentials, TlsFiles } from '../security/tls.js';
+import { AdminTokenFile } from '../security/tokens.js';
 import { NodeHost } from '../node/host.js';
 import { createLogger } from '../node/logger.js';
 import { NodeMetrics } from '../node/metrics.js';
@@ -33,14 +42,50 @@ export interface RunningNode {
   readonly port: number;
 }
 
+/** TLS files and admin tokens, watched while the node runs (null when plaintext / none). */
+function security(
+  options: NodeOptions,
+  log: Logger,
+): { tls: TlsFiles | null; tokens: AdminTokenFile | null } {
+  if (options.tls == null) {
+    log.warn(
+      'serving plaintext: anyone who reaches this port can send Raft messages, change the membership and advance sequences; start with --cert, --key and --ca (raftseq certs --help)',
+    );
+    return { tls: null, tokens: null };
+  }
+  const tls = new TlsFiles(options.tls, {
+    onEvent: (e) =>
+      e.kind === 'error'
+        ? log.warn({ err: e.message }, 'TLS files not reloaded; the previous ones stay in use')
+        : log.info({ what: e.what, detail: e.detail }, 'TLS files reloaded'),
+  });
+  const tokens =
+    options.adminTokenFile == null
+      ? null
+      : new AdminTokenFile(options.adminTokenFile, {
+          onEvent: (e) =>
+            e.kind === 'error'
+              ? log.warn({ err: e.message }, 'admin token file not reloaded')
+              : log.info('admin token file reloaded'),
+        });
+  return { tls, tokens };
+}
+
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   mkdirSync(options.dataDir, { recursive: true });
   let host: NodeHost | undefined;
   const log = createLogger(options.id, options.logLevel, () => host?.currentTerm ?? 0);
+  const { tls, tokens } = security(options, log);
   const transport = new GrpcTransport({
     selfId: options.id,
     log: (level, msg, fields) => log[level](fields ?? {}, msg),
     enableFaultInjection: options.enableFaultInjection,
+    ...(tls !== null
+      ? {
+          credentialsFor: (peer: string) => channelCredentials(tls, { expectMember: peer }),
+          authorizeSender: (call, sender) => authorizeSender(true, callIdentity(call), sender),
+        }
+      : {}),
   });
   const storage = await LevelStorage.open(options.dataDir);
   try {
@@ -53,12 +98,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
   } catch (err) {
     await transport.close();
+    tokens?.close();
     await storage.close().catch(() => {}); // the refusal is what the operator needs to see
     throw err;
   }
   const node = host;
   const metrics = new NodeMetrics(node);
-  const ops = new NodeOps(node, metrics);
+  // The status page asks other members over their client port: with TLS, as this member.
+  const ops = new NodeOps(node, metrics, tls !== null ? channelCredentials(tls) : undefined);
   node.events = ops.events;
   let api;
   try {
@@ -68,6 +115,27 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         transport.addToServer(server);
         ops.addToServer(server);
       },
+      ...(tls !== null ? { credentials: serverCredentials(tls) } : {}),
+      interceptors: [
+        authorizationInterceptor({
+          tls: tls !== null,
+          clientCertAuth: options.clientCertAuth === true,
+          tokens,
+          onDecision: (e) => {
+            if (e.decision.allow) return;
+            log.warn(
+              {
+                rpc: e.path,
+                peer: e.peer,
+                caller: describeIdentity(e.identity),
+                code: e.decision.code,
+              },
+              `refused a call: ${e.decision.message}`,
+            );
+          },
+          onAudit: (r) => log.info({ audit: r }, `admin ${r.rpc}: ${r.outcome}`),
+        }),
+      ],
     });
   } catch (err) {
     await node.shutdown(0).catch(() => {}); // report the bind failure, not a shutdown hiccup
@@ -83,7 +151,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     }
   }
   node.start();
-  const registration = grpcRegisterClient();
+  const registration = grpcRegisterClient(
+    tls !== null ? (leader) => channelCredentials(tls, { expectMember: leader }) : undefined,
+  );
   const stopRegistration = startRegistration(node, registration.registerAt);
   ops.start(api.health);
   node.log.info(
@@ -101,6 +171,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       stopRegistration();
       registration.close();
       ops.stopServing();
+      tokens?.close();
       await node.shutdown();
       await api.close();
       await ops.close();
@@ -110,6 +181,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   node.onFatal = () => {
     stopRegistration();
     registration.close();
+    tokens?.close();
     void api.close();
     void ops.close();
   };

@@ -58,6 +58,14 @@ export interface FaultRule {
   dropIncoming?: boolean;
 }
 
+/** What authorizeSender may look at: the call's peer address and its TLS context. */
+export type IncomingRaftCall = Pick<
+  grpc.ServerReadableStream<unknown, unknown>,
+  'getPeer' | 'getAuthContext' | 'metadata'
+>;
+
+export type SenderVerdict = { allow: true } | { allow: false; code: grpc.status; message: string };
+
 export interface PeerStats {
   /** The stream to the peer is open (the peer accepted it). */
   connected: boolean;
@@ -88,6 +96,18 @@ export interface GrpcTransportOptions {
   log?: LogFn;
   /** Default: insecure. */
   credentials?: grpc.ChannelCredentials;
+  /**
+   * Credentials for dialling one peer (TLS: trust the CA, present our own
+   * certificate, and require the peer's to name that member); overrides
+   * `credentials`.
+   */
+  credentialsFor?: (peer: NodeId) => grpc.ChannelCredentials;
+  /**
+   * Whether the caller of an incoming Raft call may speak for `sender` (TLS:
+   * its certificate must name that member). Checked when a stream opens and
+   * for every batch, message and snapshot on it. Default: anyone may.
+   */
+  authorizeSender?: (call: IncomingRaftCall, sender: NodeId) => SenderVerdict;
   /** Register the FaultInjection service in addToServer (tests only). */
   enableFaultInjection?: boolean;
   /** Merged over RAFT_CHANNEL_OPTIONS. */
@@ -241,7 +261,9 @@ export class GrpcTransport implements Transport {
   private onUnknownPeer: ((id: NodeId, address: string) => void) | undefined;
   private selfAddress: string | undefined;
   private readonly log: LogFn;
-  private readonly credentials: grpc.ChannelCredentials;
+  private readonly credentialsFor: (peer: NodeId) => grpc.ChannelCredentials;
+  private readonly checkSenders: boolean;
+  private readonly authorizeSender: (call: IncomingRaftCall, sender: NodeId) => SenderVerdict;
   private readonly channelOptions: grpc.ChannelOptions;
   private readonly enableFaultInjection: boolean;
   private readonly maxQueueMessages: number;
@@ -269,7 +291,10 @@ export class GrpcTransport implements Transport {
     if (opts.handler !== undefined) this.attach(opts.handler);
     this.selfAddress = opts.selfAddress;
     this.log = opts.log ?? noop;
-    this.credentials = opts.credentials ?? grpc.credentials.createInsecure();
+    const credentials = opts.credentials ?? grpc.credentials.createInsecure();
+    this.credentialsFor = opts.credentialsFor ?? (() => credentials);
+    this.authorizeSender = opts.authorizeSender ?? (() => ({ allow: true }));
+    this.checkSenders = opts.authorizeSender !== undefined;
     this.channelOptions = { ...RAFT_CHANNEL_OPTIONS, ...opts.channelOptions };
     this.enableFaultInjection = opts.enableFaultInjection ?? false;
     this.maxQueueMessages = opts.maxQueueMessages ?? 65_536;
@@ -334,6 +359,16 @@ export class GrpcTransport implements Transport {
     this.incoming.add(entry);
     const from = call.metadata.get('raftseq-from')[0];
     const fromAddress = call.metadata.get('raftseq-from-address')[0];
+    const sender = typeof from === 'string' ? from : '';
+    const verdict = this.authorizeSender(call, sender);
+    if (!verdict.allow) {
+      this.log('warn', `raft transport: refusing stream: ${verdict.message}`, {
+        from: sender,
+        peer: call.getPeer(),
+      });
+      entry.finish({ code: verdict.code, details: verdict.message });
+      return;
+    }
     if (typeof from === 'string') this.reconnectNowIfWaiting(from);
     if (
       typeof from === 'string' &&
@@ -350,6 +385,19 @@ export class GrpcTransport implements Transport {
       if (err) {
         this.log('warn', `raft transport: refusing stream: ${err}`, { from: batch.from });
         entry.finish({ code: grpc.status.FAILED_PRECONDITION, details: err });
+        return;
+      }
+      // With sender checks on (TLS), every message on the stream speaks for
+      // the member the stream was opened and authorized as, and no other.
+      const forged = !this.checkSenders
+        ? undefined
+        : batch.from !== sender
+          ? batch.from
+          : batch.messages.find((pb) => pb.from !== sender)?.from;
+      if (forged !== undefined) {
+        const details = `a stream opened as ${JSON.stringify(sender)} carries a message from ${JSON.stringify(forged)}`;
+        this.log('warn', `raft transport: refusing stream: ${details}`, { peer: call.getPeer() });
+        entry.finish({ code: grpc.status.PERMISSION_DENIED, details });
         return;
       }
       for (const pb of batch.messages) this.deliver(pb);
@@ -455,6 +503,8 @@ export class GrpcTransport implements Transport {
             `snapshot for ${h.to}, this is ${this.selfId}`,
           );
         }
+        const verdict = this.authorizeSender(call, h.from);
+        if (!verdict.allow) return fail(verdict.code, verdict.message);
         if (this.faults.get(h.from)?.dropIncoming) {
           entry.finish({ code: grpc.status.UNAVAILABLE, details: 'dropped by fault injection' });
         }
@@ -549,7 +599,11 @@ export class GrpcTransport implements Transport {
   private connect(peer: Peer): void {
     peer.retryTimer = null;
     if (this.closed || peer.removed) return;
-    peer.client ??= new grpc.Client(peer.address, this.credentials, this.channelOptions);
+    peer.client ??= new grpc.Client(
+      peer.address,
+      this.credentialsFor(peer.id),
+      this.channelOptions,
+    );
     const gen = ++peer.generation;
     const md = new grpc.Metadata();
     md.set('raftseq-from', this.selfId);

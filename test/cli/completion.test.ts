@@ -59,6 +59,10 @@ const NEXT_OPTIONS = [
   '--endpoints',
   '-t',
   '--timeout',
+  '--ca',
+  '--cert',
+  '--key',
+  '--token-file',
   '-n',
   '--count',
   '--json',
@@ -114,9 +118,9 @@ describe('raftseq completion bash', () => {
     // Words that are not a subcommand of the path so far leave it as it
     // is: option values (bash splits host:port at the colon), arguments, and
     // names of commands elsewhere in the tree.
-    expect(bashComplete(bash, ['raftseq', 'next', '-e', '127.0.0.1', ':', '7001', '--c'])).toEqual([
-      '--count',
-    ]);
+    expect(bashComplete(bash, ['raftseq', 'next', '-e', '127.0.0.1', ':', '7001', '--co'])).toEqual(
+      ['--count'],
+    );
     expect(bashComplete(bash, ['raftseq', 'next', '--endpoints', 'cluster', ''])).toEqual([]);
     expect(bashComplete(bash, ['raftseq', 'serve', '--log-level', 'w'])).toEqual(['warn']);
     // After an option that takes free text, nothing: not even the options.
@@ -167,7 +171,7 @@ describe('raftseq completion zsh and fish', () => {
       'status',
       'transfer-leader',
     ]);
-    expect(complete('raftseq next -e h:1 --c')).toEqual(['--count']);
+    expect(complete('raftseq next -e h:1 --co')).toEqual(['--count']);
   });
 });
 

@@ -69,6 +69,12 @@ log-level: warn
       'snapshot-entries': DEFAULTS.snapshotEntries,
       'log-level': 'warn',
       'metrics-listen': null,
+      cert: null,
+      key: null,
+      ca: null,
+      'admin-token-file': null,
+      'client-cert-auth': false,
+      'max-sequences': DEFAULTS.maxSequences,
     });
   });
 

@@ -545,6 +545,10 @@ describe('serve', () => {
         snapshotEntries: DEFAULTS.snapshotEntries,
         logLevel: DEFAULTS.logLevel,
         metricsListen: null,
+        tls: null,
+        adminTokenFile: null,
+        clientCertAuth: false,
+        maxSequences: DEFAULTS.maxSequences,
         enableFaultInjection: false,
       },
     ]);

@@ -27,8 +27,9 @@ function unary<T>(
   addr: string,
   req: object,
   timeoutMs: number,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
 ): Promise<T> {
-  const client = new Ctor(addr, grpc.credentials.createInsecure());
+  const client = new Ctor(addr, credentials);
   const call = (client as unknown as Record<string, Unary<T>>)[method];
   if (call === undefined) throw new Error(`no method ${method}`);
   return new Promise<T>((resolve, reject) => {
@@ -41,8 +42,12 @@ function unary<T>(
 }
 
 /** This node's own status (role, leader, term, commit index). */
-export function nodeStatus(addr: string, timeoutMs = 500): Promise<StatusReply> {
-  return unary<StatusReply>(raftseqServices().Cluster, 'Status', addr, {}, timeoutMs);
+export function nodeStatus(
+  addr: string,
+  timeoutMs = 500,
+  credentials?: grpc.ChannelCredentials,
+): Promise<StatusReply> {
+  return unary<StatusReply>(raftseqServices().Cluster, 'Status', addr, {}, timeoutMs, credentials);
 }
 
 /** Sets (or, with `{}`, clears) the fault rule of the node at `addr` towards `peer`. */
@@ -51,8 +56,16 @@ export async function setFault(
   peer: string,
   rule: FaultRule,
   timeoutMs = 2000,
+  credentials?: grpc.ChannelCredentials,
 ): Promise<void> {
-  await unary(clientConstructor('FaultInjection'), 'SetFault', addr, { peer, ...rule }, timeoutMs);
+  await unary(
+    clientConstructor('FaultInjection'),
+    'SetFault',
+    addr,
+    { peer, ...rule },
+    timeoutMs,
+    credentials,
+  );
 }
 
 /** grpc.health.v1.Health/Check of `service` on the node at `addr`: SERVING, NOT_SERVING, ... */

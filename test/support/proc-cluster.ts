@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type * as grpc from '@grpc/grpc-js';
 import type { FaultRule } from '../../src/transport/grpc-transport.js';
 import { nodeStatus, setFault } from './node-rpc.js';
 import { ROOT, raftseqNodeArgs, type RaftseqBuild } from './paths.js';
@@ -36,6 +37,10 @@ export interface ProcClusterOptions {
   faultInjection?: boolean;
   /** More `serve` flags for every node. */
   serveArgs?: string[];
+  /** More `serve` flags for one node (after serveArgs), e.g. its own certificate. */
+  serveArgsFor?: (id: string) => string[];
+  /** How the cluster helper itself dials the nodes (status, faults). Default plaintext. */
+  credentials?: grpc.ChannelCredentials;
   /** Node flags for every node, before the script (e.g. --cpu-prof). */
   nodeArgs?: string[];
   /** How long a node may take to print "serving" (it loads its state first). Default 60 s. */
@@ -183,7 +188,9 @@ export class ProcCluster {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const asked = this.nodes.filter((n) => n.proc && !n.proc.paused && !this.removed.has(n.id));
-      const answers = await Promise.all(asked.map((n) => nodeStatus(n.addr).catch(() => null)));
+      const answers = await Promise.all(
+        asked.map((n) => nodeStatus(n.addr, 500, this.opts.credentials).catch(() => null)),
+      );
       const leaders = answers.flatMap((a) => (a?.role === 'leader' ? [a.node_id] : []));
       if (leaders.length === 1) return leaders[0] as string;
       if (Date.now() > deadline) throw new Error(`no single leader after ${timeoutMs} ms`);
@@ -193,7 +200,7 @@ export class ProcCluster {
 
   /** The fault rule of node `on` towards `peer` (`{}` clears it). */
   async setFault(on: string, peer: string, rule: FaultRule): Promise<void> {
-    await setFault(this.node(on).addr, peer, rule);
+    await setFault(this.node(on).addr, peer, rule, 2000, this.opts.credentials);
   }
 
   /**
@@ -250,6 +257,7 @@ export class ProcCluster {
       'info',
       ...(o.faultInjection === false ? [] : ['--enable-fault-injection']),
       ...(o.serveArgs ?? []),
+      ...(o.serveArgsFor?.(n.id) ?? []),
     ];
     await ports?.release(n.port);
     const proc = ChildProc.spawn(n.id, process.execPath, args, { cwd: ROOT, logFile: n.logFile });

@@ -538,8 +538,8 @@ export class SimCluster implements ClientWorld {
           Cluster: clusterHandlers(host) as Record<string, unknown>,
         };
         host.start();
-        proc.stopRegistration = startRegistration(host, (address, req) =>
-          this.registerAt(address, req),
+        proc.stopRegistration = startRegistration(host, (leader, req) =>
+          this.registerAt(leader.address, req),
         );
         void host.stopped.then((err) => {
           if (err !== null && proc.alive) this.failed(slot, proc, err);
