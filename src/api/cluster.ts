@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ConfChange } from '../raft/index.js';
 import { encodeMemberContext } from '../state/commands.js';
+import type { NodeVersions } from '../node/versions.js';
 import type { ApiNode, MemberView } from './node-api.js';
 import { mapAllocatorError } from './sequencer.js';
 import { notLeaderError, statusError } from './status.js';
@@ -44,6 +45,19 @@ function memberWire(m: MemberView): Record<string, string> {
   };
 }
 
+/** A node's build and formats as Status answers them (wire names). */
+function versionsWire(v: NodeVersions): Record<string, string | number> {
+  return {
+    version: v.version,
+    commit: v.commit,
+    storage_format: v.storageFormat,
+    record_format: v.recordFormat,
+    wire_format: v.wireFormat,
+    min_wire_format: v.minWireFormat,
+    cluster_wire_format: v.clusterWireFormat,
+  };
+}
+
 function requireLeader(node: ApiNode): void {
   if (node.status().role !== 'leader') throw notLeaderError(node.leaderAddress());
 }
@@ -71,6 +85,7 @@ export function clusterHandlers(node: ApiNode): grpc.UntypedServiceImplementatio
         first_index: String(st.firstIndex),
         sequences: String(node.sequenceCount()),
         last_index: String(st.lastIndex),
+        ...versionsWire(node.versions()),
       };
     }),
 

@@ -4,6 +4,7 @@
 // the runtime's internals (the allocator, the state machine, the transport).
 
 import type { ConfChange, NodeId, ProposeResult, Status } from '../raft/index.js';
+import type { NodeVersions } from '../node/versions.js';
 import type { AllocatorTotals } from '../state/allocator.js';
 
 /** Time as the handlers need it: client deadlines are wall-clock instants. */
@@ -53,6 +54,8 @@ export interface ApiNode {
   sequenceCount(): number;
   totals(): AllocatorTotals;
   leaseRemainingMs(): number;
+  /** This node's release, commit, storage and wire formats (and the cluster's wire format). */
+  versions(): NodeVersions;
 
   /** Hands out `count` values; rejects with an AllocatorError having consumed nothing. */
   next(

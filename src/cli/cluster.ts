@@ -7,15 +7,20 @@ import {
   type ClientOpts,
 } from './client-command.js';
 import { humanMs, memberJson, membersText, statusJson, statusText } from './format.js';
+import type { SequenceClient } from '../client/index.js';
 import type { CliIo } from './io.js';
 import { waitForCatchUp } from './join.js';
 import { parseHostPort, parseMemberId } from './parse.js';
 import { probeMembers } from './probe.js';
+import { defaultStopSignals } from './serve.js';
+import { watch } from './watch.js';
 
 /** `cluster join` waits for the member to catch up: a longer default. */
 const JOIN_TIMEOUT_MS = 120_000;
 /** How long `cluster status` waits for each member's own answer. */
 const PROBE_TIMEOUT_MS = 1_500;
+/** How long `cluster status --watch` waits for one frame. */
+const WATCH_FRAME_TIMEOUT_MS = 2_000;
 
 export function addClusterCommands(program: Command, io: CliIo): void {
   const cluster = program
@@ -40,6 +45,7 @@ function addStatus(cluster: Command, io: CliIo): void {
   clientCommand(cluster, 'status', io)
     .description("show the cluster's members, leader and replication progress")
     .option('--json', 'print one JSON object: {"leader":"<id>"|null,"term":N,"members":[...],...}')
+    .option('-w, --watch', 'draw it again every second until Ctrl-C (with --json: one line each)')
     .addHelpText(
       'after',
       `
@@ -57,13 +63,28 @@ A member that does not answer shows "-" and is named below the table.
 
 Examples:
   raftseq cluster status --endpoints 127.0.0.1:7001,127.0.0.1:7002
-  raftseq cluster status --json --endpoints 127.0.0.1:7001 | jq -r .leader`,
+  raftseq cluster status --json --endpoints 127.0.0.1:7001 | jq -r .leader
+  raftseq cluster status --watch --endpoints 127.0.0.1:7001   # Ctrl-C ends it (exit 0)`,
     )
-    .action(async (opts: ClientOpts) => {
+    .action(async (opts: ClientOpts & { watch?: boolean }) => {
+      const frame = async (client: SequenceClient, deadlineMs: number) => {
+        const s = await client.clusterStatus({ deadlineMs });
+        const probes = await probeMembers(client, s, Math.min(deadlineMs, PROBE_TIMEOUT_MS));
+        return { text: statusText(s, probes), json: statusJson(s, probes) };
+      };
       await withClient(io, opts, async (client) => {
-        const s = await client.clusterStatus();
-        const probes = await probeMembers(client, s, Math.min(opts.timeout, PROBE_TIMEOUT_MS));
-        io.stdout(opts.json ? JSON.stringify(statusJson(s, probes)) + '\n' : statusText(s, probes));
+        if (opts.watch === true) {
+          // Each frame gets a second's worth of patience, so a cluster that
+          // does not answer still shows a frame (saying why) every so often.
+          await watch(io, client, {
+            json: opts.json === true,
+            frame: (c) => frame(c, Math.min(opts.timeout, WATCH_FRAME_TIMEOUT_MS)),
+            onStop: (handler) => (io.onStopSignal ?? defaultStopSignals)(handler),
+          });
+          return;
+        }
+        const f = await frame(client, opts.timeout);
+        io.stdout(opts.json ? JSON.stringify(f.json) + '\n' : f.text);
       });
     });
 }

@@ -54,7 +54,16 @@ function selfJson(p: MemberProbe | undefined): Record<string, unknown> | null {
     leaseRemainingMs: m.leaseRemainingMs,
     valuesServed: m.valuesServed.toString(),
     valuesSkipped: m.valuesSkipped.toString(),
+    commit: m.commit,
   };
+}
+
+/** "0.2.0 (1a2b3c4)" for the table; "?" for a member that did not say (older than the field). */
+function versionText(p: MemberProbe | undefined): string {
+  if (p === undefined || !p.ok) return '-';
+  const { version, commit } = p.self;
+  if (version === null) return '?';
+  return commit === null || commit === 'unknown' ? version : `${version} (${commit.slice(0, 7)})`;
 }
 
 /**
@@ -75,7 +84,9 @@ export function statusJson(
       ...(fromLeader
         ? { lag: jsonInt(s.commitIndex > m.matchIndex ? s.commitIndex - m.matchIndex : 0n) }
         : {}),
-      ...(probes !== undefined ? { self: selfJson(probes.get(m.id)) } : {}),
+      ...(probes !== undefined
+        ? { version: memberVersion(probes.get(m.id)), self: selfJson(probes.get(m.id)) }
+        : {}),
     })),
     answeredBy: { id: s.nodeId, role: s.role, endpoint: s.endpoint },
     commitIndex: jsonInt(s.commitIndex),
@@ -86,7 +97,13 @@ export function statusJson(
     valuesServed: s.valuesServed.toString(),
     valuesSkipped: s.valuesSkipped.toString(),
     sequences: jsonInt(s.sequences),
+    ...(s.build !== null ? { build: s.build } : {}),
   };
+}
+
+/** A member's release version as it reported it; null if it did not answer or predates the field. */
+function memberVersion(p: MemberProbe | undefined): string | null {
+  return p?.ok === true ? p.self.version : null;
 }
 
 /**
@@ -109,7 +126,8 @@ export function statusText(s: ClusterStatus, probes?: ReadonlyMap<string, Member
   lines.push(
     `answered by ${s.nodeId || '?'} (${s.role || '?'}) at ${s.endpoint}` +
       `   log ${s.firstIndex}..${s.lastIndex}   values served ${s.valuesServed}, skipped ${s.valuesSkipped}` +
-      `   sequences ${s.sequences}`,
+      `   sequences ${s.sequences}` +
+      (s.build !== null ? `   wire format ${s.build.clusterWireFormat} (cluster)` : ''),
   );
   if (!fromLeader) {
     lines.push(
@@ -132,6 +150,7 @@ export function statusText(s: ClusterStatus, probes?: ReadonlyMap<string, Member
     'LEASE',
     'SERVED',
     'SKIPPED',
+    'VERSION',
   ];
   const notes: string[] = [];
   const rows = s.members.map((m) => {
@@ -155,6 +174,7 @@ export function statusText(s: ClusterStatus, probes?: ReadonlyMap<string, Member
       own !== null && own.role === 'leader' ? humanMs(own.leaseRemainingMs) : '-',
       own !== null ? `${own.valuesServed}` : '-',
       own !== null ? `${own.valuesSkipped}` : '-',
+      versionText(probe),
     ];
   });
   return (

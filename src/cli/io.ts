@@ -28,6 +28,8 @@ export interface CliIo {
    * is a TTY. Without one, progress is printed as plain lines on stderr.
    */
   progressStream?: NodeJS.WriteStream;
+  /** stdout is a terminal: `cluster status --watch` redraws in place. */
+  stdoutIsTerminal?: boolean;
   /** How often `cluster join` polls the leader while the member catches up; default 250 ms. */
   pollIntervalMs?: number;
 }

@@ -32,6 +32,7 @@ const code = await run(process.argv.slice(2), {
   stderr: (s) => void process.stderr.write(s),
   env: process.env,
   ...(process.stderr.isTTY ? { progressStream: process.stderr } : {}),
+  stdoutIsTerminal: process.stdout.isTTY === true,
 });
 
 // Let stdout/stderr drain, then exit even if a library left a handle open.

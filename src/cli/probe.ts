@@ -13,6 +13,9 @@ export interface MemberSelf {
   leaseRemainingMs: number;
   valuesServed: bigint;
   valuesSkipped: bigint;
+  /** Its release and commit; null from a member older than the fields. */
+  version: string | null;
+  commit: string | null;
 }
 
 export type MemberProbe = { ok: true; self: MemberSelf } | { ok: false; error: string };
@@ -26,6 +29,8 @@ function selfOf(s: ClusterStatus): MemberSelf {
     leaseRemainingMs: s.leaseRemainingMs,
     valuesServed: s.valuesServed,
     valuesSkipped: s.valuesSkipped,
+    version: s.build?.version ?? null,
+    commit: s.build?.commit ?? null,
   };
 }
 

@@ -4,7 +4,7 @@
 // errors, a node that fails to start); 2 usage error (unknown option, missing
 // or invalid argument). Every error is one line on stderr: `raftseq: ...`.
 import { Command, CommanderError } from 'commander';
-import { packageVersion } from '../client/paths.js';
+import { describeBuild } from '../common/build-info.js';
 import { ENDPOINTS_ENV } from './client-command.js';
 import { addClusterCommands } from './cluster.js';
 import { addCompletionCommand } from './completion.js';
@@ -26,7 +26,11 @@ export function buildProgram(io: CliIo, exitCode: { value: number }): Command {
       'raftseq: sequence numbers from a Raft cluster, never handed out twice.\n' +
         'Run a node with `serve`; take values with `next`; administer with `cluster` and `sequence`.',
     )
-    .version(packageVersion(), '-V, --version', 'print the version')
+    .version(
+      `raftseq ${describeBuild()}`,
+      '-V, --version',
+      'print the release version and git commit',
+    )
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
     .addHelpText(

@@ -215,7 +215,8 @@ export async function serve(options: NodeOptions, io: CliIo): Promise<number> {
   }
 }
 
-function defaultStopSignals(handler: (signal: string) => void): () => void {
+/** SIGTERM and SIGINT (Ctrl-C) of this process; returns the unsubscribe function. */
+export function defaultStopSignals(handler: (signal: string) => void): () => void {
   const onTerm = (): void => handler('SIGTERM');
   const onInt = (): void => handler('SIGINT');
   process.on('SIGTERM', onTerm);

@@ -2,6 +2,7 @@
 // loader (proto.ts) gives snake_case fields and 64-bit integers as decimal
 // strings; every 64-bit value is kept exact as a bigint, and a field missing
 // from an older server's answer decodes as its zero.
+import type { NodeVersions } from '../common/build-info.js';
 import { GrpcStatus, RaftseqError } from './errors.js';
 
 /** The answer of {@link SequenceClient.next}: the values first .. first+count-1. */
@@ -50,7 +51,12 @@ export interface ClusterStatus {
   /** Sequences in the answering node's state machine (0 from a server that predates the field). */
   sequences: bigint;
   members: MemberInfo[];
+  /** The answering node's build and formats (null from a server that predates them). */
+  build: NodeBuild | null;
 }
+
+/** A node's release, commit and format versions, as its Status reports them. */
+export type NodeBuild = NodeVersions;
 
 /** A sequence as the leader sees it. */
 export interface SequenceInfo {
@@ -163,6 +169,22 @@ export function toClusterStatus(response: unknown, endpoint: string): ClusterSta
     valuesSkipped: toBigInt(r.values_skipped, 'values_skipped'),
     sequences: toBigInt(r.sequences, 'sequences'),
     members: toMembers(r.members),
+    build: toNodeBuild(r),
+  };
+}
+
+/** The build fields of a Status answer; null when the node is older than them. */
+function toNodeBuild(r: Record<string, unknown>): NodeBuild | null {
+  const version = str(r.version);
+  if (version === '') return null;
+  return {
+    version,
+    commit: str(r.commit),
+    storageFormat: toNumber(r.storage_format, 'storage_format'),
+    recordFormat: toNumber(r.record_format, 'record_format'),
+    wireFormat: toNumber(r.wire_format, 'wire_format'),
+    minWireFormat: toNumber(r.min_wire_format, 'min_wire_format'),
+    clusterWireFormat: toNumber(r.cluster_wire_format, 'cluster_wire_format'),
   };
 }
 

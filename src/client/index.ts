@@ -8,6 +8,7 @@ export type {
   MemberInfo,
   MemberRole,
   NextResult,
+  NodeBuild,
   SequenceInfo,
   TransferLeadershipResult,
 } from './decode.js';

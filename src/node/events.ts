@@ -41,3 +41,33 @@ export const NO_EVENTS: NodeEvents = {
   nextRejected: () => {},
   applied: () => {},
 };
+
+/**
+ * One NodeEvents that calls each listener's hooks in turn (metrics, health,
+ * the status page): each listener implements only the hooks it needs.
+ */
+export function combineEvents(...listeners: Partial<NodeEvents>[]): NodeEvents {
+  const all = <K extends keyof NodeEvents>(k: K): NodeEvents[K] => {
+    const fns = listeners.flatMap((l) => {
+      const f = l[k];
+      return f === undefined ? [] : [f.bind(l) as (...a: unknown[]) => void];
+    });
+    if (fns.length === 0) return NO_EVENTS[k];
+    if (fns.length === 1) return fns[0] as NodeEvents[K];
+    return ((...args: unknown[]) => {
+      for (const f of fns) f(...args);
+    }) as NodeEvents[K];
+  };
+  return {
+    fsync: all('fsync'),
+    commit: all('commit'),
+    leaderKnown: all('leaderKnown'),
+    snapshotTaken: all('snapshotTaken'),
+    snapshotInstalled: all('snapshotInstalled'),
+    peerMessage: all('peerMessage'),
+    nextAnswered: all('nextAnswered'),
+    nextFailed: all('nextFailed'),
+    nextRejected: all('nextRejected'),
+    applied: all('applied'),
+  };
+}

@@ -35,6 +35,7 @@ import { Membership } from './membership.js';
 import type { NodeOptions } from './options.js';
 import { Queries } from './queries.js';
 import { sleepOn, withTimeout, type Clock, type Entropy } from './runtime.js';
+import { nodeVersions, type NodeVersions } from './versions.js';
 
 export { DataDirectoryReplacedError, StartupError } from './bootstrap.js';
 
@@ -368,6 +369,10 @@ export class NodeHost implements ApiNode {
 
   leaseRemainingMs(): number {
     return this.leadership.leaseRemainingMs();
+  }
+
+  versions(): NodeVersions {
+    return nodeVersions(this.id, this.driver.status().conf.voters, this.transport.stats());
   }
 
   memberAddress(id: NodeId): string | null {

@@ -1,4 +1,5 @@
-// Prometheus metrics of one node (prom-client), on `serve --metrics-listen`.
+// Prometheus metrics of one node (prom-client), served on `serve --metrics-listen`
+// by src/server/http.ts.
 //
 // Each node has its own Registry (several nodes can share a process in
 // tests). Two kinds of metric:
@@ -11,8 +12,6 @@
 // Nothing here is on the Raft core's path; a hook costs a counter increment
 // or a histogram observation.
 
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Message, Role } from '../raft/index.js';
 import type { AllocatorTotals, WasteCause } from '../state/allocator.js';
@@ -20,6 +19,7 @@ import type { LinkStats } from '../transport/transport.js';
 import type { TickClock } from './clock.js';
 import type { NodeEvents } from './events.js';
 import type { Clock } from './runtime.js';
+import type { NodeVersions } from './versions.js';
 
 /** What the collectors read from the node at scrape time. */
 export interface MetricsSource {
@@ -39,6 +39,7 @@ export interface MetricsSource {
   };
   appliedIndex(): number;
   leaseRemainingMs(): number;
+  versions(): NodeVersions;
 }
 
 const ROLES: readonly Role[] = ['follower', 'pre-candidate', 'candidate', 'leader'];
@@ -69,9 +70,6 @@ function setCounter(c: Counter, value: number, labels?: Record<string, string>):
 
 export class NodeMetrics implements NodeEvents {
   readonly registry = new Registry();
-  private server: Server | null = null;
-  /** The bound port of the metrics server, or null when it is not running. */
-  port: number | null = null;
 
   private readonly nextRequests: Counter<'outcome'>;
   private readonly nextDuration: Histogram;
@@ -96,6 +94,47 @@ export class NodeMetrics implements NodeEvents {
         this.reset();
         const o = src.options;
         this.set({ id: o.id, listen: o.listen, advertise: o.advertise }, 1);
+      },
+    });
+
+    new Gauge({
+      name: 'raftseq_build_info',
+      help:
+        'Always 1; labels name this build: release version, git commit, data directory ' +
+        'and record formats, and the newest and oldest Raft wire formats it speaks',
+      labelNames: [
+        'version',
+        'commit',
+        'storage_format',
+        'record_format',
+        'wire_format',
+        'min_wire_format',
+      ],
+      registers,
+      collect() {
+        this.reset();
+        const v = src.versions();
+        this.set(
+          {
+            version: v.version,
+            commit: v.commit,
+            storage_format: String(v.storageFormat),
+            record_format: String(v.recordFormat),
+            wire_format: String(v.wireFormat),
+            min_wire_format: String(v.minWireFormat),
+          },
+          1,
+        );
+      },
+    });
+    new Gauge({
+      name: 'raftseq_cluster_wire_format',
+      help:
+        'The Raft wire format the cluster runs at as this node knows it: the lowest its ' +
+        'voters speak (features of a newer format stay off below it)',
+      registers,
+      collect() {
+        this.set(src.versions().clusterWireFormat);
       },
     });
 
@@ -378,71 +417,8 @@ export class NodeMetrics implements NodeEvents {
       this.peerRtt.observe({ peer: m.from }, (this.node.clock.now() - sentAt) / 1000);
   }
 
-  // ---------------------------------------------------------------- server
-
-  /**
-   * Serves GET /metrics (Prometheus text format, with the default Node.js
-   * process metrics) on `address` (host:port; port 0 picks a free one).
-   * Resolves to the bound port.
-   */
-  async listen(address: string): Promise<number> {
-    const { host, port } = splitHostPort(address);
+  /** Adds the default Node.js process metrics (CPU, memory, event-loop lag) to the registry. */
+  collectProcessMetrics(): void {
     collectDefaultMetrics({ register: this.registry });
-    const server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET' }).end();
-        return;
-      }
-      if (path === '/metrics') {
-        this.registry.metrics().then(
-          (text) => {
-            res.writeHead(200, { 'content-type': this.registry.contentType });
-            res.end(req.method === 'HEAD' ? undefined : text);
-          },
-          (err: unknown) => {
-            res.writeHead(500, { 'content-type': 'text/plain' });
-            res.end(`collecting metrics failed: ${(err as Error)?.message ?? String(err)}\n`);
-          },
-        );
-        return;
-      }
-      if (path === '/') {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('raftseq metrics: GET /metrics\n');
-        return;
-      }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          new Error(
-            `cannot serve metrics on ${address}: ${err.code === 'EADDRINUSE' ? 'address in use' : err.message}`,
-          ),
-        ),
-      );
-      server.listen(port, host, () => resolve());
-    });
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-    return this.port;
   }
-
-  /** Stops the metrics server (if running). */
-  async close(): Promise<void> {
-    const server = this.server;
-    if (server === null) return;
-    this.server = null;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  }
-}
-
-function splitHostPort(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  let host = address.slice(0, i);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  return { host, port: Number(address.slice(i + 1)) };
 }

@@ -7,7 +7,7 @@
 //   member certificate; the transport also checks every message's sender);
 // - admin-mutation: the Cluster RPCs that change the cluster or a sequence,
 //   for an admin certificate or an admin token;
-// - admin-read and client: Status, ListSequences, GetSequence; Next,
+// - admin-read and client: Status, ListSequences, GetSequence, Ops/Overview; Next,
 //   NextStream and server reflection. TLS suffices, unless --client-cert-auth
 //   asks for a member or admin certificate (or an admin token).
 // A Cluster RPC not listed as read-only is a mutation, and a service not
@@ -26,6 +26,7 @@ const SERVICES: Record<string, { default: RpcClass; methods?: Record<string, Rpc
   'grpc.reflection.v1alpha.ServerReflection': { default: 'client' },
   'raftseq.v1.Sequencer': { default: 'client' },
   'raftseq.v1.Raft': { default: 'peer' },
+  'raftseq.v1.Ops': { default: 'admin-read' },
   'raftseq.v1.Cluster': {
     default: 'admin-mutation',
     methods: {

@@ -23,6 +23,7 @@ import { startRegistration } from '../node/registration.js';
 import { systemClock, systemEntropy } from '../node/runtime.js';
 import { LevelStorage } from '../storage/level.js';
 import { GrpcTransport } from '../transport/grpc-transport.js';
+import { NodeOps } from './ops.js';
 
 /** A running node. */
 export interface RunningNode {
@@ -35,6 +36,8 @@ export interface RunningNode {
   readonly host: NodeHost;
   /** Prometheus metrics (served only with --metrics-listen). */
   readonly metrics: NodeMetrics;
+  /** Health, the status page and the HTTP listener (--metrics-listen). */
+  readonly ops: NodeOps;
   /** The bound port (useful with --listen host:0). */
   readonly port: number;
 }
@@ -101,12 +104,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   }
   const node = host;
   const metrics = new NodeMetrics(node);
-  node.events = metrics;
+  // The status page asks other members over their client port: with TLS, as this member.
+  const ops = new NodeOps(node, metrics, tls !== null ? channelCredentials(tls) : undefined);
+  node.events = ops.events;
   let api;
   try {
     api = await startApiServer(node, {
       listen: options.listen,
-      addPeerServices: (server) => transport.addToServer(server),
+      addPeerServices: (server) => {
+        transport.addToServer(server);
+        ops.addToServer(server);
+      },
       ...(tls !== null ? { credentials: serverCredentials(tls) } : {}),
       interceptors: [
         authorizationInterceptor({
@@ -135,7 +143,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   }
   if (options.metricsListen) {
     try {
-      await metrics.listen(options.metricsListen);
+      await ops.listen(options.metricsListen);
     } catch (err) {
       await api.close();
       await node.shutdown(0).catch(() => {}); // report the bind failure, not a shutdown hiccup
@@ -147,13 +155,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     tls !== null ? (leader) => channelCredentials(tls, { expectMember: leader }) : undefined,
   );
   const stopRegistration = startRegistration(node, registration.registerAt);
-  api.health.setStatus('', 'SERVING');
+  ops.start(api.health);
   node.log.info(
     {
       listen: options.listen,
       port: api.port,
       advertise: options.advertise,
-      ...(metrics.port !== null ? { metricsPort: metrics.port } : {}),
+      ...(ops.httpPort !== null ? { metricsPort: ops.httpPort } : {}),
     },
     'serving',
   );
@@ -162,10 +170,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     shuttingDown ??= (async () => {
       stopRegistration();
       registration.close();
+      ops.stopServing();
       tokens?.close();
       await node.shutdown();
       await api.close();
-      await metrics.close();
+      await ops.close();
     })();
     return shuttingDown;
   };
@@ -174,7 +183,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     registration.close();
     tokens?.close();
     void api.close();
-    void metrics.close();
+    void ops.close();
   };
-  return { id: options.id, shutdown, stopped: node.stopped, host: node, metrics, port: api.port };
+  return {
+    id: options.id,
+    shutdown,
+    stopped: node.stopped,
+    host: node,
+    metrics,
+    ops,
+    port: api.port,
+  };
 }

@@ -23,6 +23,12 @@ import {
   type SnapshotChunkPb,
   type SnapshotHeaderPb,
 } from './proto.js';
+import { FEATURES, formatVersionError } from './formats.js';
+
+/** SnapshotHeader.compression: the chunks carry the snapshot deflated (wire format 2). */
+export const COMPRESSION_DEFLATE = 1;
+
+export { formatVersionError } from './formats.js';
 
 /** A message or chunk that cannot be decoded (corrupt, or from a newer sender). */
 export class CodecError extends Error {
@@ -231,18 +237,13 @@ export function decodeMessage(pb: RaftMessagePb): Message {
   }
 }
 
-export function encodeBatch(from: string, messages: readonly Message[]): RaftBatchPb {
-  return { formatVersion: FORMAT_VERSION, from, messages: messages.map(encodeMessage) };
-}
-
-/** Null when the version is one this build reads, else why it is refused. */
-export function formatVersionError(version: number | undefined, what: string): string | null {
-  const v = version ?? 0;
-  if (v === FORMAT_VERSION) return null;
-  if (v > FORMAT_VERSION) {
-    return `${what} has format_version ${v}, newer than this node understands (${FORMAT_VERSION}); upgrade this node`;
-  }
-  return `${what} has format_version ${v}; this node understands only ${FORMAT_VERSION}`;
+/** A batch in wire format `format` (the link's: see formats.ts). */
+export function encodeBatch(
+  from: string,
+  messages: readonly Message[],
+  format: number = FORMAT_VERSION,
+): RaftBatchPb {
+  return { formatVersion: format, from, messages: messages.map(encodeMessage) };
 }
 
 /** A rough upper bound of a message's encoded size, for queue and batch limits. */
@@ -262,13 +263,25 @@ export function estimateSize(m: Message): number {
 
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
 
+/** How a snapshot travels: the link's wire format, and its data deflated (format 2) or not. */
+export interface SnapshotWire {
+  format: number;
+  /** The deflated snapshot data (needs format 2), instead of the raw data. */
+  deflated?: Uint8Array;
+}
+
 /** The chunks of a snapshot message: the header in the first, the data as views (no copy). */
 export function* snapshotChunks(
   m: SnapshotRequest,
   chunkSize: number = DEFAULT_CHUNK_SIZE,
+  wire: SnapshotWire = { format: FORMAT_VERSION },
 ): Generator<SnapshotChunkPb> {
   if (!(chunkSize > 0)) throw new RangeError('chunkSize must be positive');
-  const { meta, data } = m.snapshot;
+  if (wire.deflated !== undefined && wire.format < FEATURES.snapshotCompression) {
+    throw new CodecError(`a deflated snapshot needs wire format ${FEATURES.snapshotCompression}`);
+  }
+  const meta = m.snapshot.meta;
+  const data = wire.deflated ?? m.snapshot.data;
   const header: SnapshotHeaderPb = {
     from: m.from,
     to: m.to,
@@ -279,12 +292,15 @@ export function* snapshotChunks(
     voters: [...meta.conf.voters],
     learners: [...meta.conf.learners],
     size: data.byteLength,
+    ...(wire.deflated !== undefined
+      ? { compression: COMPRESSION_DEFLATE, rawSize: m.snapshot.data.byteLength }
+      : {}),
   };
   let offset = 0;
   do {
     const end = Math.min(offset + chunkSize, data.byteLength);
     yield {
-      formatVersion: FORMAT_VERSION,
+      formatVersion: wire.format,
       header: offset === 0 ? header : null,
       offset,
       data: data.subarray(offset, end),
@@ -315,6 +331,7 @@ export class SnapshotAssembler {
       if (size > this.maxBytes) {
         throw new CodecError(`snapshot of ${size} bytes exceeds the limit of ${this.maxBytes}`);
       }
+      checkCompression(chunk.header, chunk.formatVersion, this.maxBytes);
       this.header = chunk.header;
       this.buf = new Uint8Array(size);
     } else if (chunk.header) {
@@ -331,6 +348,15 @@ export class SnapshotAssembler {
     }
     this.buf!.set(data, this.filled);
     this.filled += data.byteLength;
+  }
+
+  /**
+   * The snapshot's length once inflated, when its chunks are deflated (the
+   * data finish() returns must then go through inflateSnapshot()); else null.
+   */
+  get deflatedRawSize(): number | null {
+    const h = this.header;
+    return h !== null && (h.compression ?? 0) === COMPRESSION_DEFLATE ? num(h.rawSize ?? 0) : null;
   }
 
   finish(): SnapshotRequest {
@@ -354,5 +380,23 @@ export class SnapshotAssembler {
         data: this.buf,
       },
     };
+  }
+}
+
+/** Refuses a compression the chunk's format does not allow, or an inflated size over the limit. */
+function checkCompression(h: SnapshotHeaderPb, format: number, maxBytes: number): void {
+  const compression = h.compression ?? 0;
+  if (compression === 0) return;
+  if (compression !== COMPRESSION_DEFLATE) {
+    throw new CodecError(`unknown snapshot compression ${compression}`);
+  }
+  if (format < FEATURES.snapshotCompression) {
+    throw new CodecError(
+      `a deflated snapshot in wire format ${format} (needs ${FEATURES.snapshotCompression})`,
+    );
+  }
+  const raw = num(h.rawSize ?? 0);
+  if (raw > maxBytes) {
+    throw new CodecError(`snapshot of ${raw} bytes (inflated) exceeds the limit of ${maxBytes}`);
   }
 }

@@ -23,9 +23,19 @@ import {
   estimateSize,
   formatVersionError,
   snapshotChunks,
+  type SnapshotWire,
 } from './codec.js';
 import {
-  FORMAT_VERSION,
+  FEATURES,
+  FORMAT_METADATA_KEY,
+  MIN_WIRE_FORMAT,
+  WIRE_FORMAT,
+  announcedFormat,
+  clusterFormat,
+  linkFormat,
+} from './formats.js';
+import { DEFLATE_MIN_BYTES, deflateSnapshot, inflateSnapshot } from './snapshot-deflate.js';
+import {
   raftServices,
   type EmptyPb,
   type RaftBatchPb,
@@ -70,6 +80,8 @@ export interface PeerStats {
   received: number;
   snapshotsSent: number;
   snapshotsFailed: number;
+  /** The newest wire format the peer announced; undefined until it was reached. */
+  format?: number;
 }
 
 export interface GrpcTransportOptions {
@@ -178,6 +190,10 @@ class Peer {
   delayTimer: NodeJS.Timeout | null = null;
 
   snapshotCall: grpc.ClientWritableStream<SnapshotChunkPb> | null = null;
+  /** A snapshot for the peer is being deflated (it counts as in flight). */
+  deflating = false;
+  /** The newest wire format the peer announced when the link last opened. */
+  announced: number | undefined = undefined;
 
   sent = 0;
   dropped = 0;
@@ -389,8 +405,10 @@ export class GrpcTransport implements Transport {
     call.on('end', () => entry.finish(null));
     call.on('cancelled', () => entry.finish(null));
     call.on('error', () => entry.finish(null));
-    // Initial metadata tells the sender the link is up.
-    call.sendMetadata(new grpc.Metadata());
+    // Initial metadata tells the sender the link is up, and which format we speak.
+    const answer = new grpc.Metadata();
+    answer.set(FORMAT_METADATA_KEY, String(WIRE_FORMAT));
+    call.sendMetadata(answer);
   };
 
   /** Refuses a call meant for another member (addresses mixed up) or after close. */
@@ -492,14 +510,8 @@ export class GrpcTransport implements Transport {
         }
       }
     });
-    call.on('end', () => {
+    const delivered = (m: SnapshotRequest): void => {
       if (done) return;
-      let m: SnapshotRequest;
-      try {
-        m = assembler.finish();
-      } catch (e) {
-        return fail(grpc.status.INVALID_ARGUMENT, errorText(e));
-      }
       if (this.closed) return entry.finish({ code: grpc.status.UNAVAILABLE, details: 'closed' });
       if (this.faults.get(m.from)?.dropIncoming) {
         return entry.finish({
@@ -509,6 +521,20 @@ export class GrpcTransport implements Transport {
       }
       this.handOver(m);
       entry.finish(null);
+    };
+    call.on('end', () => {
+      if (done) return;
+      let m: SnapshotRequest;
+      try {
+        m = assembler.finish();
+      } catch (e) {
+        return fail(grpc.status.INVALID_ARGUMENT, errorText(e));
+      }
+      const rawSize = assembler.deflatedRawSize;
+      if (rawSize === null) return delivered(m);
+      inflateSnapshot(m, rawSize).then(delivered, (e: unknown) =>
+        fail(grpc.status.INVALID_ARGUMENT, errorText(e)),
+      );
     });
     call.on('cancelled', () => entry.finish(null));
     call.on('error', () => entry.finish(null));
@@ -583,6 +609,7 @@ export class GrpcTransport implements Transport {
     md.set('raftseq-from', this.selfId);
     md.set('raftseq-to', peer.id);
     if (this.selfAddress !== undefined) md.set('raftseq-from-address', this.selfAddress);
+    md.set(FORMAT_METADATA_KEY, String(WIRE_FORMAT));
     const method = this.raftService.Send!;
     const stream = peer.client.makeClientStreamRequest<RaftBatchPb, EmptyPb>(
       SEND_PATH,
@@ -593,8 +620,9 @@ export class GrpcTransport implements Transport {
       (err) => this.onStreamEnd(peer, gen, err),
     );
     stream.on('error', noop);
-    stream.on('metadata', () => {
+    stream.on('metadata', (answer: grpc.Metadata) => {
       if (gen !== peer.generation || this.closed) return;
+      peer.announced = announcedFormat(answer.get(FORMAT_METADATA_KEY)[0]);
       peer.state = 'ready';
       peer.connectedAt = Date.now();
       peer.lastError = null;
@@ -833,7 +861,11 @@ export class GrpcTransport implements Transport {
     const gen = peer.generation;
     peer.writing = true;
     peer.sent += batch.length;
-    const pb: RaftBatchPb = { formatVersion: FORMAT_VERSION, from: this.selfId, messages: batch };
+    const pb: RaftBatchPb = {
+      formatVersion: linkFormat(peer.announced ?? MIN_WIRE_FORMAT),
+      from: this.selfId,
+      messages: batch,
+    };
     peer.stream.write(pb, () => {
       if (gen !== peer.generation) return;
       peer.writing = false;
@@ -842,7 +874,7 @@ export class GrpcTransport implements Transport {
   }
 
   private sendSnapshot(peer: Peer, m: SnapshotRequest): void {
-    if (peer.snapshotCall) {
+    if (peer.snapshotCall || peer.deflating) {
       // One at a time: the one in flight reports success or failure.
       peer.dropped++;
       this.log('debug', 'raft transport: snapshot already in flight, dropped', { to: peer.id });
@@ -853,12 +885,53 @@ export class GrpcTransport implements Transport {
       this.reportSnapshotFailure(peer.id);
       return;
     }
+    const format = linkFormat(peer.announced ?? MIN_WIRE_FORMAT);
+    if (!this.deflateSnapshotsTo(peer, m)) {
+      this.streamSnapshot(peer, m, { format });
+      return;
+    }
+    peer.deflating = true;
+    const gen = peer.generation;
+    deflateSnapshot(m.snapshot.data).then(
+      (deflated) => {
+        peer.deflating = false;
+        if (this.closed || peer.removed) return;
+        if (gen !== peer.generation || !peer.client) return this.reportSnapshotFailure(peer.id);
+        this.streamSnapshot(peer, m, { format, deflated });
+      },
+      (e: unknown) => {
+        peer.deflating = false;
+        this.log('warn', `raft transport: deflating a snapshot failed: ${errorText(e)}`, {
+          peer: peer.id,
+        });
+        this.reportSnapshotFailure(peer.id);
+      },
+    );
+  }
+
+  /**
+   * Deflate snapshots to `peer` only once the feature is on: the peer and
+   * every other member (every voter, and learners too, since each may be
+   * sent one) announced a format that has it. Until then the cluster
+   * behaves as the older release did.
+   */
+  private deflateSnapshotsTo(peer: Peer, m: SnapshotRequest): boolean {
+    if (m.snapshot.data.byteLength < DEFLATE_MIN_BYTES) return false;
+    const members = [...this.peers.keys()];
+    const f = clusterFormat(this.selfId, members, (id) => this.peers.get(id)?.announced);
+    return (
+      Math.min(f, linkFormat(peer.announced ?? MIN_WIRE_FORMAT)) >= FEATURES.snapshotCompression
+    );
+  }
+
+  private streamSnapshot(peer: Peer, m: SnapshotRequest, wire: SnapshotWire): void {
+    const client = peer.client!;
     const md = new grpc.Metadata();
     md.set('raftseq-from', this.selfId);
     md.set('raftseq-to', peer.id);
     const method = this.raftService.InstallSnapshot!;
     const started = Date.now();
-    const call = peer.client.makeClientStreamRequest<SnapshotChunkPb, EmptyPb>(
+    const call = client.makeClientStreamRequest<SnapshotChunkPb, EmptyPb>(
       SNAPSHOT_PATH,
       method.requestSerialize,
       method.responseDeserialize,
@@ -884,6 +957,7 @@ export class GrpcTransport implements Transport {
             peer: peer.id,
             index: m.snapshot.meta.index,
             bytes: m.snapshot.data.byteLength,
+            ...(wire.deflated !== undefined ? { deflatedBytes: wire.deflated.byteLength } : {}),
             ms: Date.now() - started,
           });
         }
@@ -891,7 +965,7 @@ export class GrpcTransport implements Transport {
     );
     call.on('error', noop);
     peer.snapshotCall = call;
-    const chunks = snapshotChunks(m, this.snapshotChunkBytes);
+    const chunks = snapshotChunks(m, this.snapshotChunkBytes, wire);
     const pump = (): void => {
       if (peer.snapshotCall !== call) return;
       for (;;) {
@@ -957,6 +1031,7 @@ export class GrpcTransport implements Transport {
         received: p.received,
         snapshotsSent: p.snapshotsSent,
         snapshotsFailed: p.snapshotsFailed,
+        ...(p.announced !== undefined ? { format: p.announced } : {}),
       };
     }
     return out;

@@ -123,8 +123,8 @@ export function clientConstructor(
   return makeGenericClientConstructor(serviceDefinition(name, pkg), name);
 }
 
-/** Current wire format of RaftBatch and SnapshotChunk. */
-export const FORMAT_VERSION = 1;
+/** The newest wire format of RaftBatch and SnapshotChunk this build writes (formats.ts). */
+export { WIRE_FORMAT as FORMAT_VERSION } from './formats.js';
 
 // ---------------------------------------------------------------------------
 // The Raft transport's own, faster path: raft.proto through protobufjs
@@ -293,6 +293,9 @@ export interface SnapshotHeaderPb {
   voters: string[];
   learners: string[];
   size: U64;
+  /** 0: raw; 1: deflate (format 2). */
+  compression?: number;
+  rawSize?: U64;
 }
 
 export interface SnapshotChunkPb {

@@ -27,6 +27,11 @@ export interface LinkStats {
   dropped: number;
   /** Messages waiting to go out. */
   queued: number;
+  /**
+   * The newest Raft wire format the peer announced (src/transport/formats.ts);
+   * undefined until it was reached, or from a transport that does not negotiate.
+   */
+  format?: number;
 }
 
 export interface Transport {

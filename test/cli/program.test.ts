@@ -6,6 +6,8 @@ import type { NodeOptions } from '../../src/node/index.js';
 import type { RunningNode } from '../../src/server/index.js';
 import { DEFAULTS } from '../../src/node/options.js';
 import { lines, runCli } from '../support/cli-run.js';
+import { buildInfo } from '../../src/common/build-info.js';
+import { packageVersion } from '../../src/client/paths.js';
 import {
   failWith,
   redirectTo,
@@ -13,7 +15,7 @@ import {
   startFakeNode,
   statusResponse,
 } from '../support/fake-server.js';
-import type { FakeNode } from '../support/fake-server.js';
+import type { FakeNode, Reply } from '../support/fake-server.js';
 import { DEAD_ADDRESSES } from '../support/ports.js';
 
 const nodes: FakeNode[] = [];
@@ -36,6 +38,16 @@ const seqInfo = (name: string, next: string): object => ({
 });
 
 describe('help', () => {
+  it('--version prints the release version and the commit baked in at build time', async () => {
+    const r = await runCli(['--version']);
+    expect(r.code).toBe(0);
+    const { version, commit } = buildInfo();
+    expect(version).toBe(packageVersion());
+    // npm ci builds, so the commit is the checkout's (git is there in CI and here).
+    expect(commit).toMatch(/^[0-9a-f]{12}(\+dirty)?$/);
+    expect(r.stdout).toBe(`raftseq ${version} (commit ${commit})\n`);
+  });
+
   it.each([
     [[]],
     [['serve']],
@@ -180,10 +192,14 @@ describe('next', () => {
 });
 
 describe('cluster', () => {
-  async function cluster(): Promise<{ leader: FakeNode; follower: FakeNode }> {
+  async function cluster(): Promise<{
+    leader: FakeNode;
+    follower: FakeNode;
+    leaderStatus: () => Reply;
+  }> {
     const leader = await node();
     const follower = await node();
-    leader.on('Status', () => ({
+    const leaderStatus = (): Reply => ({
       response: {
         ...statusResponse({
           nodeId: 'n1',
@@ -213,8 +229,13 @@ describe('cluster', () => {
         }),
         values_served: '5000',
         values_skipped: '7',
+        version: '0.2.0',
+        commit: '1a2b3c4d5e6f',
+        wire_format: 2,
+        cluster_wire_format: 1,
       },
-    }));
+    });
+    leader.on('Status', leaderStatus);
     follower.on('Status', () => ({
       response: {
         ...statusResponse({
@@ -228,7 +249,7 @@ describe('cluster', () => {
         applied_index: '117',
       },
     }));
-    return { leader, follower };
+    return { leader, follower, leaderStatus };
   }
 
   it('status --json prints one object with leader, term and members', async () => {
@@ -245,6 +266,12 @@ describe('cluster', () => {
       expect.objectContaining({ id: 'n3', address: '127.0.0.1:1', role: 'learner' }),
     ]);
     expect(s.leaseRemainingMs).toBe(870);
+    // Each member's own version: n2 is of a release older than the field, n3 did not answer.
+    expect((s.members as { version: unknown }[]).map((m) => m.version)).toEqual([
+      '0.2.0',
+      null,
+      null,
+    ]);
   });
 
   it('status --json says leader null while there is none', async () => {
@@ -264,22 +291,80 @@ describe('cluster', () => {
       /^leader n1 \(127\.0\.0\.1:\d+\)\s+term 3\s+commit 120\s+applied 120\s+lease 870 ms left$/,
     );
     expect(r.stdout).toMatch(
-      /ID\s+ADDRESS\s+ROLE\s+TERM\s+COMMIT\s+APPLIED\s+LAG\s+LAST CONTACT\s+LEASE\s+SERVED\s+SKIPPED\n/,
+      /ID\s+ADDRESS\s+ROLE\s+TERM\s+COMMIT\s+APPLIED\s+LAG\s+LAST CONTACT\s+LEASE\s+SERVED\s+SKIPPED\s+VERSION\n/,
     );
     // the leader's own row; a follower's own answer; an unreachable learner
     expect(r.stdout).toMatch(
-      /n1\*\s+127\.0\.0\.1:\d+\s+leader\s+3\s+120\s+120\s+0\s+-\s+870 ms\s+5000\s+7\n/,
+      /n1\*\s+127\.0\.0\.1:\d+\s+leader\s+3\s+120\s+120\s+0\s+-\s+870 ms\s+5000\s+7\s+0\.2\.0 \(1a2b3c4\)\n/,
     );
     expect(r.stdout).toMatch(
-      /n2\s+127\.0\.0\.1:\d+\s+follower\s+3\s+118\s+117\s+3\s+12 ms\s+-\s+0\s+0\n/,
+      /n2\s+127\.0\.0\.1:\d+\s+follower\s+3\s+118\s+117\s+3\s+12 ms\s+-\s+0\s+0\s+\?\n/,
     );
     expect(r.stdout).toMatch(
-      /n3\s+127\.0\.0\.1:1\s+learner\s+-\s+-\s+-\s+117\s+4\.5 s\s+-\s+-\s+-\n/,
+      /n3\s+127\.0\.0\.1:1\s+learner\s+-\s+-\s+-\s+117\s+4\.5 s\s+-\s+-\s+-\s+-\n/,
     );
     expect(r.stdout).toMatch(
       /did not answer: n3: 127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1\n$/,
     );
     expect(r.stderr).toBe('');
+  });
+
+  it('status --watch draws a frame every second, says when the cluster cannot be read, and stops with exit 0', async () => {
+    const { leader, leaderStatus } = await cluster();
+    let calls = 0;
+    // The second read fails: the watch says why and goes on.
+    leader.on('Status', () =>
+      ++calls === 2
+        ? { error: { code: status.INTERNAL, details: 'disk on fire' } }
+        : leaderStatus(),
+    );
+    let stop: (() => void) | null = null;
+    let frames = 0;
+    const out: string[] = [];
+    const r = await runCli(['cluster', 'status', '--watch', '-e', leader.address, '-t', '300'], {
+      onStopSignal: (handler) => {
+        stop = () => handler('SIGINT');
+        return () => (stop = null);
+      },
+      stdoutIsTerminal: true,
+      stdout: (text) => {
+        frames++;
+        out.push(text);
+        if (frames === 3) stop?.();
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(out).toHaveLength(3);
+    for (const f of out) {
+      expect(f.startsWith('\x1b[H\x1b[2J')).toBe(true); // home, clear: redrawn in place
+      expect(f.slice(7)).toMatch(
+        /^raftseq cluster status --watch {3}\S+ {3}\(Ctrl-C to stop\)\n\n/,
+      );
+    }
+    expect(out[0]).toMatch(/^n1\*\s+127\.0\.0\.1:\d+\s+leader/m);
+    expect(out[1]).toMatch(/cannot read the cluster status: .*disk on fire/);
+    expect(out[2]).toMatch(/^leader n1 /m);
+    expect(stop).toBeNull(); // unsubscribed
+  });
+
+  it('status --watch --json prints one line per frame', async () => {
+    const { leader } = await cluster();
+    let stop: (() => void) | null = null;
+    const out: string[] = [];
+    const r = await runCli(['cluster', 'status', '--watch', '--json', '-e', leader.address], {
+      onStopSignal: (handler) => {
+        stop = () => handler('SIGTERM');
+        return () => (stop = null);
+      },
+      stdout: (text) => {
+        out.push(text);
+        if (out.length === 2) stop?.();
+      },
+    });
+    expect(r.code).toBe(0);
+    const frames = out.map((l) => JSON.parse(l) as { at: string; leader: string });
+    expect(frames.map((f) => f.leader)).toEqual(['n1', 'n1']);
+    expect(Date.parse(frames[1]!.at)).toBeGreaterThan(Date.parse(frames[0]!.at));
   });
 
   it('join, leave and transfer-leader go to the leader', async () => {

@@ -1,6 +1,8 @@
 // The real executable path: exit codes and streams of a child process.
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { servingNext, startFakeNode } from '../support/fake-server.js';
+import { servingNext, startFakeNode, statusResponse } from '../support/fake-server.js';
+import { ROOT, raftseqNodeArgs } from '../support/paths.js';
 import type { FakeNode } from '../support/fake-server.js';
 import { lines, spawnCli } from '../support/cli-run.js';
 import { DEAD_ADDRESS } from '../support/ports.js';
@@ -8,7 +10,12 @@ import { DEAD_ADDRESS } from '../support/ports.js';
 describe.concurrent('raftseq (child process)', () => {
   let leader: FakeNode;
   beforeAll(async () => {
-    leader = await startFakeNode({ Next: servingNext(9007199254740993n) }); // 2^53 + 1
+    leader = await startFakeNode({
+      Next: servingNext(9007199254740993n), // 2^53 + 1
+      Status: () => ({
+        response: statusResponse({ nodeId: 'n1', role: 'leader', leader: 'n1', term: 2 }),
+      }),
+    });
   });
   afterAll(async () => {
     await leader.stop();
@@ -63,5 +70,38 @@ describe.concurrent('raftseq (child process)', () => {
       env: { RAFTSEQ_ENDPOINTS: leader.address },
     });
     expect(r).toEqual({ code: 0, stdout: '9007199254740993..9007199254740995\n', stderr: '' });
+  });
+
+  it('cluster status --watch redraws until Ctrl-C (SIGINT), then exits 0', async () => {
+    const child = spawn(
+      process.execPath,
+      [...raftseqNodeArgs('sources'), 'cluster', 'status', '--watch', '-e', leader.address],
+      {
+        cwd: ROOT,
+        env: { ...process.env, RAFTSEQ_ENDPOINTS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('close', (code) => resolve(code)),
+    );
+    // Two frames, then Ctrl-C (bounded: the child is killed if it never draws them).
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await new Promise<void>((resolve) => {
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+        if ((stdout.match(/cluster status --watch/g) ?? []).length >= 2) resolve();
+      });
+      child.on('close', () => resolve());
+    });
+    child.kill('SIGINT');
+    const code = await exited;
+    clearTimeout(killer);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/leader n1 +term 2/);
+    expect(stderr).toBe('');
   });
 });

@@ -47,7 +47,7 @@ describe('dashboard and alert rules against a real node', () => {
     const client = new SequenceClient({ endpoints: [addr], deadlineMs: 10_000 });
     await client.next('orders', 3);
     client.close();
-    const res = await fetch(`http://127.0.0.1:${node.metrics.port}/metrics`);
+    const res = await fetch(`http://127.0.0.1:${node.ops.httpPort}/metrics`);
     served = servedSeriesNames(await res.text());
   });
 

@@ -70,7 +70,7 @@ describe('metrics on --metrics-listen', () => {
     await client.next('warmup');
     const leader = nodes.find((n) => n.host.status().role === 'leader');
     expect(leader).toBeDefined();
-    const port = leader?.metrics.port as number;
+    const port = leader?.ops.httpPort as number;
     expect(port).toBeGreaterThan(0);
 
     const before = await scrape(port);
@@ -151,7 +151,7 @@ describe('metrics on --metrics-listen', () => {
 
   it('a follower reports its role, and only /metrics is served', async () => {
     const follower = nodes.find((n) => n.host.status().role === 'follower');
-    const port = follower?.metrics.port as number;
+    const port = follower?.ops.httpPort as number;
     const s = (await scrape(port)).series;
     expect(s.get('raftseq_is_leader')).toBe(0);
     expect(s.get('raftseq_role{role="follower"}')).toBe(1);
@@ -177,7 +177,7 @@ describe('metrics on --metrics-listen', () => {
   });
 
   it('a metrics address in use refuses the start with a clear error', async () => {
-    const busy = nodes[0]?.metrics.port as number;
+    const busy = nodes[0]?.ops.httpPort as number;
     // m1 never serves (its metrics address is refused first), so it can bind
     // any free port, and no peer ever dials the address it bootstraps with.
     await expect(

@@ -47,7 +47,14 @@ describe('a TLS cluster', () => {
     cluster = await ProcCluster.start({
       size: 3,
       dir: join(dir, 'nodes'),
-      serveArgs: ['--ca', certFiles.ca(certs).cert, '--admin-token-file', join(certs, 'tokens')],
+      serveArgs: [
+        '--ca',
+        certFiles.ca(certs).cert,
+        '--admin-token-file',
+        join(certs, 'tokens'),
+        '--metrics-listen',
+        '127.0.0.1:0',
+      ],
       serveArgsFor: (id) => [
         '--cert',
         certFiles.member(certs, id).cert,
@@ -61,6 +68,23 @@ describe('a TLS cluster', () => {
 
   afterAll(async () => {
     await cluster?.stop();
+  });
+
+  it("probes stay plaintext; a follower's status page shows the leader's view, asked over TLS", async () => {
+    const leader = await cluster.leader(20_000);
+    const follower = cluster.nodes.find((n) => n.id !== leader)!;
+    const http = `http://127.0.0.1:${follower.metricsPort}`;
+    await waitUntil(async () => (await fetch(`${http}/readyz`)).status === 200, 'follower ready');
+    const view = (await (await fetch(`${http}/status.json`)).json()) as {
+      answeredBy: { id: string };
+      servedBy: string;
+      note: string | null;
+      members: { id: string; version: string | null; error: string | null }[];
+    };
+    expect(view).toMatchObject({ answeredBy: { id: leader }, servedBy: follower.id, note: null });
+    // The leader asked every member for its own status over TLS, as a member.
+    expect(view.members.map((m) => [m.id, m.error])).toEqual(IDS.map((id) => [id, null]));
+    for (const m of view.members) expect(m.version).not.toBeNull();
   });
 
   it('serves Next over TLS to a client that trusts the CA', async () => {

@@ -4,6 +4,7 @@
 // Both go through the loaders src/ already has.
 
 import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
 import { raftseqServices } from '../../src/client/proto.js';
 import type { FaultRule } from '../../src/transport/grpc-transport.js';
 import { clientConstructor } from '../../src/transport/proto.js';
@@ -65,4 +66,25 @@ export async function setFault(
     timeoutMs,
     credentials,
   );
+}
+
+/** grpc.health.v1.Health/Check of `service` on the node at `addr`: SERVING, NOT_SERVING, ... */
+export async function healthStatus(addr: string, service = '', timeoutMs = 1000): Promise<string> {
+  const client = new grpc.Client(addr, grpc.credentials.createInsecure());
+  const method = healthService.Check;
+  try {
+    const reply = await new Promise<{ status: string }>((resolve, reject) => {
+      client.makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize as (b: Buffer) => { status: string },
+        { service },
+        { deadline: Date.now() + timeoutMs },
+        (err, r) => (err ? reject(err) : resolve(r!)),
+      );
+    });
+    return reply.status;
+  } finally {
+    client.close();
+  }
 }

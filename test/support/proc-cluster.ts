@@ -26,6 +26,11 @@ export interface ProcClusterOptions {
   dir?: string;
   /** Default 'sources'. */
   build?: RaftseqBuild;
+  /**
+   * The node arguments that run raftseq, instead of `build`'s: e.g. another
+   * release's bin/raftseq (the upgrade test). A node's own `runner` wins.
+   */
+  runner?: string[];
   electionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   /** Serve the FaultInjection service (setFault). Default true. */
@@ -56,6 +61,8 @@ export interface ProcNode {
   proc: ChildProc | null;
   /** The port of its metrics endpoint (with --metrics-listen), as its last start logged it. */
   metricsPort: number | null;
+  /** Runs this node with these node arguments from its next start on (see ProcClusterOptions.runner). */
+  runner?: string[];
 }
 
 /**
@@ -232,7 +239,7 @@ export class ProcCluster {
     const o = this.opts;
     const args = [
       ...(o.nodeArgs ?? []),
-      ...raftseqNodeArgs(o.build ?? 'sources'),
+      ...(n.runner ?? o.runner ?? raftseqNodeArgs(o.build ?? 'sources')),
       'serve',
       '--id',
       n.id,

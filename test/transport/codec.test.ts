@@ -185,8 +185,9 @@ describe('codec', () => {
 
   it('explains format versions it refuses', () => {
     expect(formatVersionError(1, 'batch')).toBeNull();
-    expect(formatVersionError(2, 'batch')).toMatch(
-      /format_version 2, newer than this node understands \(1\)/,
+    expect(formatVersionError(2, 'batch')).toBeNull();
+    expect(formatVersionError(3, 'batch')).toMatch(
+      /format_version 3, newer than this node understands \(1..2\)/,
     );
     expect(formatVersionError(0, 'batch')).toMatch(/format_version 0/);
   });
@@ -245,8 +246,8 @@ describe('snapshot chunks', () => {
     truncated.push(chunks[0]!);
     expect(() => truncated.finish()).toThrow(/ended at 1000 of 3000/);
     expect(() => new SnapshotAssembler(100).push(chunks[0]!)).toThrow(/exceeds the limit/);
-    expect(() => new SnapshotAssembler().push({ ...chunks[0]!, formatVersion: 2 })).toThrow(
-      /format_version 2/,
+    expect(() => new SnapshotAssembler().push({ ...chunks[0]!, formatVersion: 3 })).toThrow(
+      /format_version 3/,
     );
     expect(() => new SnapshotAssembler().finish()).toThrow(/before any chunk/);
   });
@@ -271,7 +272,7 @@ describe('proto loader', () => {
         entries: { type: string; change: { id: string } | null }[];
       }[];
     };
-    expect(viaLoader.formatVersion).toBe(1);
+    expect(viaLoader.formatVersion).toBe(FORMAT_VERSION);
     expect(viaLoader.messages[0]!.type).toBe('MESSAGE_TYPE_APPEND');
     expect(viaLoader.messages[0]!.logIndex).toBe('41');
     expect(viaLoader.messages[0]!.entries[2]!.type).toBe('ENTRY_TYPE_CONF');

@@ -427,16 +427,16 @@ describe('GrpcTransport', () => {
       const [a, b] = await pair();
       const { call, done, client } = rawStream<RaftBatchPb>(b.address, 'Send');
       call.write({
-        formatVersion: 2,
+        formatVersion: 3,
         from: 'n1',
         messages: [encodeMessage(heartbeat('n1', 'n2', 1))],
       });
       const err = await done;
       client.close();
       expect(err?.code).toBe(grpc.status.FAILED_PRECONDITION);
-      expect(err?.details).toMatch(/format_version 2, newer than this node understands \(1\)/);
+      expect(err?.details).toMatch(/format_version 3, newer than this node understands \(1..2\)/);
       expect(b.received).toEqual([]);
-      expect(b.logs.some((l) => l.level === 'warn' && /format_version 2/.test(l.msg))).toBe(true);
+      expect(b.logs.some((l) => l.level === 'warn' && /format_version 3/.test(l.msg))).toBe(true);
 
       // Snapshot chunks too.
       const snap = rawStream<SnapshotChunkPb>(b.address, 'InstallSnapshot');

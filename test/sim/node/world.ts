@@ -18,6 +18,12 @@
 
 import type { NodeEvents } from '../../../src/node/events.js';
 import { NO_EVENTS } from '../../../src/node/events.js';
+import {
+  DEFAULT_MAX_LAG_ENTRIES,
+  LeaderWatch,
+  healthFacts,
+  judgeHealth,
+} from '../../../src/node/health.js';
 import type { NodeHost } from '../../../src/node/host.js';
 import { BOOTSTRAP_INDEX, type Message } from '../../../src/raft/index.js';
 import { Violation } from '../invariants.js';
@@ -125,6 +131,7 @@ export class NodeWorld extends SimCluster {
     const first = BigInt(o.value!['first'] as string);
     const count = o.value!['count'] as number;
     this.check(() => this.checkLeases(slot, proc));
+    this.check(() => this.checkHealth(slot, proc));
     this.check(() =>
       this.checker.served(
         request['sequence'] as string,
@@ -245,6 +252,27 @@ export class NodeWorld extends SimCluster {
       throw new Violation(
         'lease-overlap',
         `${slot.id} (term ${host.currentTerm}) answered a Next while ${other.id} (term ${h.currentTerm}) also held a valid lease (${Math.round(h.leaseRemainingMs())} ms left)`,
+      );
+    }
+  }
+
+  /**
+   * A node just answered a Next: its health (the pure decision behind gRPC
+   * health "raftseq.v1.Sequencer", judged on its state at this instant) must
+   * say it serves Next, so a balancer that trusts it sends Next there.
+   */
+  private checkHealth(slot: Slot, proc: Proc): void {
+    const host = proc.host!;
+    // The leader's verdict does not depend on what it heard from a leader.
+    const facts = healthFacts(host, new LeaderWatch(() => host.clock.now()));
+    const v = judgeHealth(facts, {
+      maxLagEntries: DEFAULT_MAX_LAG_ENTRIES,
+      maxLeaderSilenceMs: host.options.electionTimeoutMs,
+    });
+    if (!v.sequencer.ok) {
+      throw new Violation(
+        'health-disagrees',
+        `${slot.id} (term ${host.currentTerm}) answered a Next while its health said: ${v.sequencer.reason}`,
       );
     }
   }

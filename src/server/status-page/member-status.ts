@@ -1,0 +1,60 @@
+// Each member's own Status (term, commit, applied, lease, version), asked
+// over the admin API at its advertised address, the way `cluster status`
+// does: the leader knows its members' logs, not what they applied or which
+// release they run. One channel per address, kept; a member that does not
+// answer within the deadline shows as unreachable.
+
+import * as grpc from '@grpc/grpc-js';
+import { apiServices, loadApiDefinition } from '../../api/proto.js';
+
+/** What a member says about itself (wire names, as proto-loader decodes them). */
+export type OwnStatus = Record<string, unknown>;
+
+type StatusCall = (
+  req: object,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: OwnStatus) => void,
+) => void;
+
+export class MemberStatusClient {
+  private readonly Cluster = apiServices(loadApiDefinition()).Cluster;
+  private readonly clients = new Map<string, grpc.Client>();
+
+  constructor(
+    private readonly credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  ) {}
+
+  /** The member's own Status, or the reason it gave none. */
+  ask(
+    address: string,
+    deadlineMs: number,
+  ): Promise<{ ok: true; status: OwnStatus } | { ok: false; error: string }> {
+    let client = this.clients.get(address);
+    if (client === undefined) {
+      client = new this.Cluster(address, this.credentials);
+      this.clients.set(address, client);
+    }
+    const status = (client as unknown as { Status: StatusCall }).Status.bind(client);
+    return new Promise((resolve) => {
+      status({}, { deadline: Date.now() + deadlineMs }, (err, res) => {
+        if (err) resolve({ ok: false, error: err.details || err.message });
+        else resolve({ ok: true, status: res ?? {} });
+      });
+    });
+  }
+
+  /** Forgets the channels of addresses no longer in use. */
+  keepOnly(addresses: ReadonlySet<string>): void {
+    for (const [address, c] of this.clients) {
+      if (!addresses.has(address)) {
+        c.close();
+        this.clients.delete(address);
+      }
+    }
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

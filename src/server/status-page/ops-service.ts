@@ -1,0 +1,77 @@
+// raftseq.v1.Ops (proto/raftseq/v1/ops.proto): a node's status-page view,
+// asked for by the page on a follower so that every node shows the leader's
+// view. Served on the node's one gRPC port.
+
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { packageRoot } from '../../api/proto.js';
+import type { Overview } from './view.js';
+
+function opsService(): grpc.ServiceClientConstructor {
+  const def = protoLoader.loadSync('raftseq/v1/ops.proto', {
+    includeDirs: [join(packageRoot(), 'proto')],
+    keepCase: true,
+    defaults: true,
+  });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as {
+    raftseq: { v1: { Ops: grpc.ServiceClientConstructor } };
+  };
+  return pkg.raftseq.v1.Ops;
+}
+
+/** Adds the Ops service, answering with `view()`, to `server`. */
+export function addOpsService(server: grpc.Server, view: () => Promise<Overview>): void {
+  server.addService(opsService().service, {
+    Overview: (
+      _call: grpc.ServerUnaryCall<object, { json: string }>,
+      callback: grpc.sendUnaryData<{ json: string }>,
+    ) => {
+      view().then(
+        (v) => callback(null, { json: JSON.stringify(v) }),
+        (e: unknown) =>
+          callback({ code: grpc.status.INTERNAL, details: (e as Error)?.message ?? String(e) }),
+      );
+    },
+  });
+}
+
+type OverviewCall = (
+  req: object,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: { json?: string }) => void,
+) => void;
+
+/** Asks other nodes for their view; one channel, re-made when the leader moves. */
+export class OverviewClient {
+  private readonly Ops = opsService();
+  private client: { address: string; c: grpc.Client } | null = null;
+
+  constructor(
+    private readonly credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  ) {}
+
+  ask(address: string, deadlineMs: number): Promise<Overview> {
+    if (this.client?.address !== address) {
+      this.client?.c.close();
+      this.client = { address, c: new this.Ops(address, this.credentials) };
+    }
+    const c = this.client.c;
+    const call = (c as unknown as { Overview: OverviewCall }).Overview.bind(c);
+    return new Promise((resolve, reject) => {
+      call({}, { deadline: Date.now() + deadlineMs }, (err, res) => {
+        if (err) return reject(new Error(`${address}: ${err.details || err.message}`));
+        try {
+          resolve(JSON.parse(res?.json ?? '') as Overview);
+        } catch {
+          reject(new Error(`${address}: an overview that is not JSON`));
+        }
+      });
+    });
+  }
+
+  close(): void {
+    this.client?.c.close();
+    this.client = null;
+  }
+}
