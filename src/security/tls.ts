@@ -195,7 +195,11 @@ export class TlsFiles implements experimental.CertificateProvider {
   private readonly identityListeners = new Set<experimental.IdentityCertificateUpdateListener>();
   private readonly watcher: experimental.FileWatcherCertificateProvider;
   private watching = false;
-  private lastProblem: string | null = null;
+  /** The problem last reported, per file set: each is said once, however often it is polled. */
+  private readonly lastProblem: { ca: string | null; identity: string | null } = {
+    ca: null,
+    identity: null,
+  };
 
   constructor(
     readonly files: ClientTlsFiles,
@@ -294,9 +298,12 @@ export class TlsFiles implements experimental.CertificateProvider {
     }
   }
 
-  private problem(message: string): void {
-    if (message === this.lastProblem) return; // once per distinct problem, not every poll
-    this.lastProblem = message;
+  private problem(what: 'ca' | 'identity', message: string): void {
+    // Once per distinct problem, not every poll. Kept per file set: with a bad
+    // CA and a mismatched pair at once, a single slot would alternate between
+    // the two and report both on every poll.
+    if (message === this.lastProblem[what]) return;
+    this.lastProblem[what] = message;
     this.options.onEvent?.({ kind: 'error', message });
   }
 
@@ -304,13 +311,13 @@ export class TlsFiles implements experimental.CertificateProvider {
     const path = this.files.ca;
     const problem = update === null ? this.unreadable(path) : caProblem(update.caCertificate);
     if (problem !== null || update === null) {
-      this.problem(`--ca ${path}: ${problem}; keeping the previous CA`);
+      this.problem('ca', `--ca ${path}: ${problem}; keeping the previous CA`);
       return;
     }
     const ca = normalizeCa(update.caCertificate);
     if (ca.equals(this.ca)) return;
     this.ca = ca;
-    this.lastProblem = null;
+    this.lastProblem.ca = null;
     const count = pemBlocks(ca).length;
     this.options.onEvent?.({ kind: 'reloaded', what: 'ca', detail: `${count} certificate(s)` });
     for (const l of this.caListeners) l({ caCertificate: this.ca });
@@ -323,7 +330,7 @@ export class TlsFiles implements experimental.CertificateProvider {
         ? (this.unreadable(this.files.cert) ?? this.unreadable(this.files.key) ?? 'unreadable')
         : identityProblem(update.certificate, update.privateKey);
     if (problem !== null || update === null) {
-      this.problem(`${where}: ${problem}; keeping the previous certificate`);
+      this.problem('identity', `${where}: ${problem}; keeping the previous certificate`);
       return;
     }
     const current = this.identity;
@@ -335,7 +342,7 @@ export class TlsFiles implements experimental.CertificateProvider {
       return;
     }
     this.identity = update;
-    this.lastProblem = null;
+    this.lastProblem.identity = null;
     this.options.onEvent?.({
       kind: 'reloaded',
       what: 'certificate',

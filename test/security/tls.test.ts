@@ -303,6 +303,8 @@ describe('rotation without restart', () => {
       message: expect.stringMatching(/keeping the previous CA$/),
     });
     expect(await callOnce(server.address, client)).toEqual({ ok: 'no client certificate' });
+    // Both problems stand; let the watcher poll them several more times.
+    await new Promise((r) => setTimeout(r, FAST * 5));
     expect(events).toHaveLength(2); // once per problem, not once per poll
 
     replaceFile(files.cert, b.cert);
