@@ -1,4 +1,4 @@
-// raftseq.v1.Sequencer: Next, exactly as CONTRACT.md pins it, and NextStream
+// raftseq.v1.Sequencer: Next, exactly as docs/contract.md pins it, and NextStream
 // (many Next requests in flight over one bidirectional stream).
 
 import { setMaxListeners } from 'node:events';
