@@ -757,12 +757,11 @@ describe('cluster join waits for the member to catch up', () => {
 
   it('a member that never answers: exit 1 after --timeout, one line naming the address', async () => {
     const leader = await leaderWith([{ role: 'learner', matchIndex: 0, lastContactMs: -1 }]);
-    const started = performance.now();
+    // Without the --timeout it would poll forever, and the test time out.
     const r = await runCli([...join, '--timeout', '400', '-e', leader.address], {
       pollIntervalMs: 20,
     });
     expect(r.code).toBe(1);
-    expect(performance.now() - started).toBeLessThan(3000);
     const err = lines(r.stderr).filter((l) => l.startsWith('raftseq: '));
     expect(err).toHaveLength(1);
     expect(err[0]).toMatch(

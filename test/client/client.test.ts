@@ -65,9 +65,7 @@ describe('SequenceClient.next', () => {
     const stale = await node({ Next: redirectTo(DEAD_ADDRESS) });
     const c = client({ endpoints: [stale.address, leader.address], deadlineMs: 5000 });
 
-    const t0 = performance.now();
     expect(await c.next('orders')).toEqual({ first: 7n, count: 1 });
-    expect(performance.now() - t0).toBeLessThan(2000);
     expect(stale.callsOf('Next')).toHaveLength(1);
     expect(c.leader).toBe(leader.address);
   });
@@ -197,9 +195,9 @@ describe('SequenceClient.next', () => {
       deadlineMs: 5000,
       attemptTimeoutMs: 200,
     });
-    const t0 = performance.now();
+    // Without the cap the first attempt would take the whole 5 s deadline.
     expect((await c.next('x')).first).toBe(3n);
-    expect(performance.now() - t0).toBeLessThan(1500);
+    expect(hung.calls[0]?.allowedMs).toBeLessThanOrEqual(200 + 1);
   });
 
   it('can be aborted, and fails with CANCELLED once closed', async () => {

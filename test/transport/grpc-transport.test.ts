@@ -246,9 +246,8 @@ describe('GrpcTransport', () => {
     // not after its 10-20 s backoff.
     const b = await startNode('n2', { port });
     b.transport.setPeers(peersOf(a));
-    const t0 = performance.now();
+    // Well within the backoff that would otherwise apply (10-20 s).
     await waitUntil(() => a.transport.stats()['n2']!.connected, 'n1 -> n2 link', 5_000);
-    expect(performance.now() - t0).toBeLessThan(5_000);
     a.transport.send([heartbeat('n1', 'n2', 1)]);
     await waitUntil(() => b.received.length === 1, 'message after the early reconnect');
   });
@@ -491,9 +490,8 @@ describe('GrpcTransport', () => {
     const [a, b] = await pair();
     await b.transport.close();
     await waitUntil(() => !a.transport.stats()['n2']!.connected, 'n1 sees the link end');
-    const t0 = performance.now();
+    // An incoming stream left open would keep this waiting until the test times out.
     await new Promise<void>((r) => b.server.tryShutdown(() => r()));
-    expect(performance.now() - t0).toBeLessThan(2_000);
     // Never throws after close.
     b.transport.send([heartbeat('n2', 'n1', 1)]);
     expect(b.transport.stats()['n1']!.connected).toBe(false);
