@@ -2,5 +2,4 @@
 export { BOOTSTRAP_INDEX, RaftNode, applyConfChange, bootstrapState, emptyState } from './node.js';
 export { RaftInvariantError } from './invariant.js';
 export { majority, quorumValue, voteOutcome } from './quorum.js';
-export { MUTANTS } from './types.js';
 export type * from './types.js';

@@ -26,7 +26,6 @@ import type {
   InitialState,
   Lease,
   Message,
-  Mutant,
   NodeId,
   ProposeResult,
   RaftConfig,
@@ -69,7 +68,6 @@ export class RaftNode {
   private readonly maxEntriesPerMsg: number;
   private readonly leaseDriftTicks: number;
   private readonly rng: Rng;
-  private readonly mutant: Mutant | undefined;
 
   // Persistent state (§5.1, Figure 2).
   private term: number;
@@ -115,8 +113,6 @@ export class RaftNode {
   private selfRemoval: { index: number; tick: number; knownAt: Map<NodeId, number> } | null = null;
   /** Appends should go out before the next Ready. */
   private broadcastPending = false;
-  /** Only for the 'lease-after-step-down' mutant. */
-  private staleLease: Lease | null = null;
 
   // Ready bookkeeping.
   private msgs: Message[] = [];
@@ -142,13 +138,12 @@ export class RaftNode {
       'leaseDriftTicks must be smaller than electionTick',
     );
     this.rng = config.rng;
-    this.mutant = config.mutant;
 
     const { hardState, snapshot, entries } = initial;
     invariant(hardState.term >= snapshot.meta.term, 'hard state term below snapshot term');
     this.term = hardState.term;
     this.vote = hardState.vote;
-    this.log = new RaftLog(snapshot, entries, Math.max(hardState.commit, snapshot.meta.index));
+    this.log = this.createLog(snapshot, entries, Math.max(hardState.commit, snapshot.meta.index));
     this.conf = cloneConf(snapshot.meta.conf);
     // Membership changes take effect when committed: replay the committed ones.
     this.applyConfChanges(snapshot.meta.index, this.log.committed);
@@ -478,7 +473,7 @@ export class RaftNode {
       this.leaseRevoked ||
       this.selfRemoval !== null
     ) {
-      return this.mutant === 'lease-after-step-down' ? this.staleLease : null;
+      return null;
     }
     if (!this.checkQuorum) return null;
     const basis = this.quorumAckTick();
@@ -487,8 +482,34 @@ export class RaftNode {
       basisTick: basis,
       validUntilTick: basis + this.electionTick - this.leaseDriftTicks,
     };
-    if (this.mutant === 'lease-after-step-down') this.staleLease = lease;
     return lease;
+  }
+
+  // ---------------------------------------------------------------- rules as hooks
+  //
+  // Four of the core's safety rules, each in a protected method of its own so
+  // that a test-only subclass (test/sim/core-mutants.ts) can break exactly
+  // one and show that the simulator's checkers catch it. Nothing in src
+  // overrides them.
+
+  /** Builds the log; the keep-conflicting-entries mutant builds one that keeps conflicts. */
+  protected createLog(snapshot: Snapshot, entries: Entry[], committed: number): RaftLog {
+    return new RaftLog(snapshot, entries, committed);
+  }
+
+  /** §5.4.1: grant a vote only to a candidate whose log is at least as up to date as ours. */
+  protected candidateUpToDate(m: VoteRequest): boolean {
+    return this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+  }
+
+  /** A granted vote is durable before anyone hears of it; a pre-vote promises nothing. */
+  protected voteResponseTiming(isPre: boolean): 'now' | 'after-persist' {
+    return isPre ? 'now' : 'after-persist';
+  }
+
+  /** §5.4.2 (Figure 8): a leader commits by counting replicas only entries of its own term. */
+  protected mayCommitByCounting(index: number): boolean {
+    return this.log.term(index) === this.term;
   }
 
   // ---------------------------------------------------------------- roles
@@ -619,9 +640,7 @@ export class RaftNode {
       this.vote === m.from ||
       (this.vote === null && this.leader === null) ||
       (isPre && m.term > this.term);
-    const logOk =
-      this.mutant === 'vote-without-log-check' ||
-      this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+    const logOk = this.candidateUpToDate(m);
     // A leader or a follower with a live leader never helps a non-transfer
     // election (this guards the same-term case; higher terms were filtered in step).
     const leaseOk = m.transfer || !this.inLeaderContact();
@@ -646,8 +665,7 @@ export class RaftNode {
       this.electionElapsed = 0;
     }
     // A granted vote must be durable before anyone hears of it.
-    const when = isPre || this.mutant === 'no-persist-before-vote' ? 'now' : 'after-persist';
-    this.send(resp, when);
+    this.send(resp, this.voteResponseTiming(isPre));
   }
 
   /**
@@ -759,12 +777,7 @@ export class RaftNode {
       this.send(this.acceptAppend(m.from, this.log.committed, m.sentTick), 'after-persist');
       return;
     }
-    const lastNew = this.log.maybeAppend(
-      m.prevLogIndex,
-      m.prevLogTerm,
-      m.entries,
-      this.mutant === 'keep-conflicting-entries',
-    );
+    const lastNew = this.log.maybeAppend(m.prevLogIndex, m.prevLogTerm, m.entries);
     if (lastNew !== null) {
       this.log.commitTo(Math.min(m.commit, lastNew));
       this.applyConfChangesUpToCommit();
@@ -1026,7 +1039,7 @@ export class RaftNode {
   private maybeCommit(): boolean {
     const index = quorumValue(this.conf.voters, (id) => this.progress.get(id)?.match, 0);
     if (index <= this.log.committed) return false;
-    if (this.mutant !== 'commit-earlier-term' && this.log.term(index) !== this.term) return false;
+    if (!this.mayCommitByCounting(index)) return false;
     this.log.commitTo(index);
     this.applyConfChangesUpToCommit();
     return true;

@@ -197,25 +197,6 @@ export interface Rng {
   int(n: number): number;
 }
 
-/**
- * Deliberately broken variants of the core, for proving that the simulator's
- * checkers catch real bugs. Never set outside tests.
- */
-export type Mutant =
-  | 'vote-without-log-check'
-  | 'commit-earlier-term'
-  | 'keep-conflicting-entries'
-  | 'lease-after-step-down'
-  | 'no-persist-before-vote';
-
-export const MUTANTS: readonly Mutant[] = [
-  'vote-without-log-check',
-  'commit-earlier-term',
-  'keep-conflicting-entries',
-  'lease-after-step-down',
-  'no-persist-before-vote',
-];
-
 export interface RaftConfig {
   id: NodeId;
   /** Minimum election timeout in ticks; the actual one is random in [e, 2e). */
@@ -237,8 +218,6 @@ export interface RaftConfig {
    * clock across one election timeout. Default: ceil(electionTick / 10) + 1.
    */
   leaseDriftTicks?: number;
-  /** Test only. */
-  mutant?: Mutant;
 }
 
 export type ProposeResult =

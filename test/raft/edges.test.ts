@@ -1,13 +1,13 @@
 // Edge cases of the core that the paper tests do not reach, and the
 // deliberately broken mutants each caught by the rule it breaks.
 
+import { createRaftNode, type CoreMutant } from '../sim/core-mutants.js';
 import { describe, expect, it } from 'vitest';
 import {
   RaftInvariantError,
   RaftNode,
   bootstrapState,
   type Message,
-  type Mutant,
   type NodeId,
   type VoteResponse,
 } from '../../src/raft/index.js';
@@ -388,16 +388,11 @@ describe('core edge cases', () => {
 });
 
 describe('mutants are caught by the rule they break', () => {
-  function granted(mutant: Mutant | undefined): boolean {
-    const n = new RaftNode(
-      {
-        id: 'n1',
-        electionTick: E,
-        heartbeatTick: 1,
-        rng: { int: (k) => k - 1 },
-        ...(mutant ? { mutant } : {}),
-      },
+  function granted(mutant: CoreMutant | undefined): boolean {
+    const n = createRaftNode(
+      { id: 'n1', electionTick: E, heartbeatTick: 1, rng: { int: (k) => k - 1 } },
       stateWithLog(V3, [2, 3], { term: 4 }),
+      mutant,
     );
     for (let i = 0; i < E; i++) n.tick();
     n.step({
@@ -419,7 +414,7 @@ describe('mutants are caught by the rule they break', () => {
   });
 
   it('keep-conflicting-entries leaves a divergent suffix in place', () => {
-    const repaired = (mutant?: Mutant): number[] => {
+    const repaired = (mutant?: CoreMutant): number[] => {
       const c = new Cluster(V3, mutant ? { mutant } : {});
       c.setState('n1', stateWithLog(V3, [2, 2, 3], { commit: 3 }));
       c.setState('n2', stateWithLog(V3, [2, 2, 3], { commit: 3 }));
@@ -434,7 +429,7 @@ describe('mutants are caught by the rule they break', () => {
   });
 
   it('no-persist-before-vote sends the vote before it is durable', () => {
-    const early = (mutant?: Mutant): Message[] => {
+    const early = (mutant?: CoreMutant): Message[] => {
       const c = new Cluster(V3, { preVote: false, ...(mutant ? { mutant } : {}) });
       c.passStartWindow();
       c.node('n2').holdPersist = true;
@@ -448,7 +443,7 @@ describe('mutants are caught by the rule they break', () => {
   });
 
   it('lease-after-step-down keeps a lease after the leader stepped down', () => {
-    const leaseAfter = (mutant?: Mutant) => {
+    const leaseAfter = (mutant?: CoreMutant) => {
       const c = new Cluster(V3, mutant ? { mutant } : {});
       c.elect('n1');
       run(c, 2);

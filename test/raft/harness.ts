@@ -3,8 +3,8 @@
 // messages sit in a queue until delivered, and nothing happens unless a test
 // says so.
 
+import type { RaftNode } from '../../src/raft/index.js';
 import {
-  RaftNode,
   bootstrapState,
   emptyState,
   type Entry,
@@ -17,6 +17,10 @@ import {
   type Snapshot,
 } from '../../src/raft/index.js';
 import { Prng } from '../support/prng.js';
+import { createRaftNode, type CoreMutant } from '../sim/core-mutants.js';
+
+/** A node's settings in this harness: the core's (without id and rng), and a test-only mutant. */
+export type HarnessConfig = Omit<RaftConfig, 'id' | 'rng'> & { mutant?: CoreMutant };
 
 /** The tests' seeded PRNG as the core's Rng (election timeout jitter). */
 export function seededRng(seed: number): Rng {
@@ -40,7 +44,7 @@ export class TestNode {
 
   constructor(
     readonly id: NodeId,
-    private readonly cfg: Omit<RaftConfig, 'id' | 'rng'>,
+    private readonly cfg: HarnessConfig,
     initial: InitialState,
     readonly seed: number,
   ) {
@@ -49,7 +53,17 @@ export class TestNode {
       snapshot: initial.snapshot,
       entries: initial.entries.slice(),
     };
-    this.raft = new RaftNode({ ...cfg, id, rng: seededRng(seed) }, initial);
+    this.raft = TestNode.create(cfg, id, seed, initial);
+  }
+
+  private static create(
+    cfg: HarnessConfig,
+    id: NodeId,
+    seed: number,
+    initial: InitialState,
+  ): RaftNode {
+    const { mutant, ...core } = cfg;
+    return createRaftNode({ ...core, id, rng: seededRng(seed) }, initial, mutant);
   }
 
   /** Lose everything not persisted and start again from the durable copy. */
@@ -57,14 +71,11 @@ export class TestNode {
     this.held = [];
     this.applied = [];
     this.appliedSnapshot = null;
-    this.raft = new RaftNode(
-      { ...this.cfg, id: this.id, rng: seededRng(this.seed + 1000) },
-      {
-        hardState: { ...this.durable.hardState },
-        snapshot: this.durable.snapshot,
-        entries: this.durable.entries.slice(),
-      },
-    );
+    this.raft = TestNode.create(this.cfg, this.id, this.seed + 1000, {
+      hardState: { ...this.durable.hardState },
+      snapshot: this.durable.snapshot,
+      entries: this.durable.entries.slice(),
+    });
   }
 
   persist(rd: Ready): void {
@@ -93,7 +104,7 @@ export class Cluster {
   cut = new Set<string>();
   log: string[] = [];
 
-  constructor(ids: NodeId[], cfg: Partial<Omit<RaftConfig, 'id' | 'rng'>> = {}, seed = 1) {
+  constructor(ids: NodeId[], cfg: Partial<HarnessConfig> = {}, seed = 1) {
     const full = { electionTick: 10, heartbeatTick: 1, ...cfg };
     ids.forEach((id, i) => {
       this.nodes.set(
@@ -104,7 +115,7 @@ export class Cluster {
     this.cfg = full;
     this.seed = seed;
   }
-  private readonly cfg: Omit<RaftConfig, 'id' | 'rng'>;
+  private readonly cfg: HarnessConfig;
   private readonly seed: number;
 
   /**
@@ -119,7 +130,7 @@ export class Cluster {
   }
 
   /** This cluster's node configuration (without id and rng). */
-  config(): Omit<RaftConfig, 'id' | 'rng'> {
+  config(): HarnessConfig {
     return this.cfg;
   }
 

@@ -9,7 +9,7 @@
 // first violation and exits 0 when the mutant was caught (1 when not); its
 // default seed budget is the suite's. Seeds per second go to stderr.
 
-import { MUTANTS } from '../../src/raft/index.js';
+import { CORE_MUTANTS } from './core-mutants.js';
 import { DEFAULT_STEPS, MUTANT_SEED_BUDGET } from './cluster.js';
 import { NODE_MUTANTS } from './node/mutants.js';
 import { DEFAULT_CHAOS_S, NODE_MUTANT_SEED_BUDGET } from './node/world.js';
@@ -104,13 +104,13 @@ function parse(argv: string[]): Args {
 }
 
 function mutantNames(world: Args['world']): readonly string[] {
-  return world === 'core' ? MUTANTS : NODE_MUTANTS.map((m) => m.name);
+  return world === 'core' ? CORE_MUTANTS : NODE_MUTANTS.map((m) => m.name);
 }
 
 async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   if (args.listMutants) {
-    if (args.world === 'core') for (const m of MUTANTS) process.stdout.write(`${m}\n`);
+    if (args.world === 'core') for (const m of CORE_MUTANTS) process.stdout.write(`${m}\n`);
     else for (const m of NODE_MUTANTS) process.stdout.write(`${m.name}  ${m.what}\n`);
     return;
   }

@@ -15,19 +15,20 @@
 // the cluster must elect a leader and commit a fresh entry on every live voter
 // within LIVENESS_TIMEOUTS election timeouts.
 
-import { BOOTSTRAP_INDEX, RaftNode, bootstrapState, emptyState } from '../../src/raft/index.js';
+import { BOOTSTRAP_INDEX, bootstrapState, emptyState } from '../../src/raft/index.js';
 import type {
   ConfChange,
   ConfState,
   Entry,
   InitialState,
   Message,
-  Mutant,
   NodeId,
   RaftConfig,
   Ready,
   Role,
+  RaftNode,
 } from '../../src/raft/index.js';
+import { createRaftNode, type CoreMutant } from './core-mutants.js';
 import { applyEntry, clientPayload, decodeApp, encodeApp, initialApp } from './app.js';
 import type { AppState } from './app.js';
 import { DiskImage } from './disk.js';
@@ -51,7 +52,7 @@ const PROBE_BASE = 0x70000000;
 export interface SimOptions {
   seed: number;
   nodes?: 3 | 5;
-  mutant?: Mutant;
+  mutant?: CoreMutant;
   /** Length of the chaos phase in nominal ticks. */
   steps?: number;
   /** Called with every trace line as it happens. */
@@ -315,8 +316,7 @@ export class Cluster {
       rng: this.rng.fork(`core ${node.id}#${node.inc}`),
       ...this.cfgBase,
     };
-    if (this.opts.mutant !== undefined) cfg.mutant = this.opts.mutant;
-    node.raft = new RaftNode(cfg, init);
+    node.raft = createRaftNode(cfg, init, this.opts.mutant);
     const st = node.raft.status();
     node.role = st.role;
     node.term = st.term;

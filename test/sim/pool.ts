@@ -6,7 +6,7 @@
 
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import type { Mutant } from '../../src/raft/index.js';
+import type { CoreMutant } from './core-mutants.js';
 import { runSeed } from './cluster.js';
 import { nodeMutant, type NodeMutant } from './node/mutants.js';
 import { runNodeSeed } from './node/world.js';
@@ -50,7 +50,7 @@ async function runOne(
       ? runSeed({
           ...common,
           ...(base.steps !== undefined ? { steps: base.steps } : {}),
-          ...(base.mutant !== undefined ? { mutant: base.mutant as Mutant } : {}),
+          ...(base.mutant !== undefined ? { mutant: base.mutant as CoreMutant } : {}),
         })
       : await runNodeSeed({
           ...common,
