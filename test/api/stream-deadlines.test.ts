@@ -127,15 +127,21 @@ function openStream(node: ApiNode) {
   return { end, answers, closed: () => closed };
 }
 
+/** A stream to a waiting leader with two requests waiting: '1' with timeout_ms 500, '2' without. */
+async function twoWaiting() {
+  const clock = new ManualClock();
+  const { node, waiting } = waitingLeader(clock);
+  const s = openStream(node);
+  s.end.write({ id: '1', sequence: 's', count: 1, timeout_ms: 500 });
+  s.end.write({ id: '2', sequence: 's', count: 1, timeout_ms: 0 });
+  await Promise.resolve();
+  expect(waiting()).toBe(2);
+  return { clock, s, waiting };
+}
+
 describe('NextStream timeout_ms', () => {
   it('answers DEADLINE_EXCEEDED once a waiting request passes its timeout, not before', async () => {
-    const clock = new ManualClock();
-    const { node, waiting } = waitingLeader(clock);
-    const s = openStream(node);
-    s.end.write({ id: '1', sequence: 's', count: 1, timeout_ms: 500 });
-    s.end.write({ id: '2', sequence: 's', count: 1, timeout_ms: 0 });
-    await Promise.resolve();
-    expect(waiting()).toBe(2);
+    const { clock, s, waiting } = await twoWaiting();
     clock.advance(499);
     await new Promise((r) => setImmediate(r));
     expect(s.answers).toEqual([]);
@@ -146,13 +152,7 @@ describe('NextStream timeout_ms', () => {
   });
 
   it('a cancelled stream aborts every waiting request, with or without a timeout', async () => {
-    const clock = new ManualClock();
-    const { node, waiting } = waitingLeader(clock);
-    const s = openStream(node);
-    s.end.write({ id: '1', sequence: 's', count: 1, timeout_ms: 500 });
-    s.end.write({ id: '2', sequence: 's', count: 1, timeout_ms: 0 });
-    await Promise.resolve();
-    expect(waiting()).toBe(2);
+    const { s, waiting } = await twoWaiting();
     s.end.cancel();
     expect(waiting()).toBe(0);
   });
