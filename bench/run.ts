@@ -345,37 +345,51 @@ function serverPids(s: Servers): number[] {
 function measures(s: Servers, lg: LoadGen, workDir: string): { main: Measure[]; count: Measure[] } {
   const main: Measure[] = [];
   const count: Measure[] = [];
+  /** A load-generator measurement; `j` may be built at each run (a raftseq job asks who leads). */
   const viaLoadGen = (
     system: string,
     config: string,
-    j: Job,
+    j: Job | (() => Promise<Job>),
     pids: () => number[],
     countPerOp = 1,
-  ): Measure => ({
-    id: j.id,
-    run: async () => {
-      try {
-        return rowOf(system, config, j, await lg.run(j, pids), countPerOp);
-      } catch (e) {
-        return failedRow(system, config, j.concurrency, e);
-      }
-    },
-    warm: async () => {
-      await lg
-        .run({ ...j, id: `${j.id}-warm`, warmupMs: 0, durationMs: 500 }, pids)
-        .catch(() => null);
-    },
-  });
+  ): Measure => {
+    const jobNow = (): Promise<Job> => (typeof j === 'function' ? j() : Promise.resolve(j));
+    return {
+      id: typeof j === 'function' ? `${system} ${config}` : j.id,
+      run: async () => {
+        const now = await jobNow().catch((e: unknown) => e as Error);
+        if (now instanceof Error) return failedRow(system, config, 0, now);
+        try {
+          return rowOf(system, config, now, await lg.run(now, pids), countPerOp);
+        } catch (e) {
+          return failedRow(system, config, now.concurrency, e);
+        }
+      },
+      warm: async () => {
+        const now = await jobNow().catch(() => null);
+        if (now === null) return;
+        await lg
+          .run({ ...now, id: `${now.id}-warm`, warmupMs: 0, durationMs: 500 }, pids)
+          .catch(() => null);
+      },
+    };
+  };
   const plain = (id: string, run: () => Promise<Row>): Measure => ({ id, run });
 
   const trivial = s.trivial;
   const trivialPids = (): number[] => (trivial?.proc.pid ? [trivial.proc.pid] : []);
   const cluster = s.cluster;
-  const leader = s.leader;
   const clusterPids = (): number[] => cluster?.pids() ?? [];
   const etcd = s.etcd;
   const etcdAddress = etcd?.leader() ?? etcd?.clientAddrs[0];
   const etcdPids = (): number[] => etcd?.pids() ?? [];
+  // The leader at the time a measurement runs: an election between two
+  // measurements (a leader starved of CPU misses its heartbeats) must not
+  // turn every later raftseq row into "not the leader".
+  const leaderAddress = async (): Promise<string> => {
+    if (cluster === undefined) throw new Error('no raftseq cluster');
+    return (await leaderOf(cluster)).address;
+  };
   const stream = (address: string, sequence: string, n: number, c: number): Target => ({
     kind: 'stream',
     address,
@@ -396,12 +410,17 @@ function measures(s: Servers, lg: LoadGen, workDir: string): { main: Measure[]; 
       ),
     );
   }
-  if (cluster && leader && want('raftseq')) {
+  if (cluster && want('raftseq')) {
     main.push(
       viaLoadGen(
         'raftseq',
         `stream ${streamsFor(c)} count=1`,
-        job(`raftseq-stream-1-${c}`, stream(leader.address, `bench.stream.1.${c}`, 1, c), c),
+        async () =>
+          job(
+            `raftseq-stream-1-${c}`,
+            stream(await leaderAddress(), `bench.stream.1.${c}`, 1, c),
+            c,
+          ),
         clusterPids,
       ),
     );
@@ -438,16 +457,14 @@ function measures(s: Servers, lg: LoadGen, workDir: string): { main: Measure[]; 
       );
     }
   }
-  if (cluster && leader && want('raftseq')) {
-    const unary: Target = {
-      kind: 'unary',
-      address: leader.address,
-      sequence: `bench.unary.1.${c}`,
-      count: 1,
-    };
-    main.push(
-      viaLoadGen('raftseq', 'unary count=1', job(`raftseq-unary-1-${c}`, unary, c), clusterPids),
-    );
+  if (cluster && want('raftseq')) {
+    const unary = async (): Promise<Job> =>
+      job(
+        `raftseq-unary-1-${c}`,
+        { kind: 'unary', address: await leaderAddress(), sequence: `bench.unary.1.${c}`, count: 1 },
+        c,
+      );
+    main.push(viaLoadGen('raftseq', 'unary count=1', unary, clusterPids));
   }
   if (trivial) {
     const unary: Target = { kind: 'unary', address: trivial.address, sequence: 't', count: 1 };
@@ -502,14 +519,14 @@ function measures(s: Servers, lg: LoadGen, workDir: string): { main: Measure[]; 
         ),
       );
     }
-    if (cluster && leader && want('raftseq')) {
+    if (cluster && want('raftseq')) {
       main.push(
-        plain('h2load-raftseq', () =>
+        plain('h2load-raftseq', async () =>
           runH2Unary(
             {
               system: 'raftseq',
               config: 'unary count=1 (h2load)',
-              address: leader.address,
+              address: await leaderAddress(),
               path: '/raftseq.v1.Sequencer/Next',
               message: nextRequest,
               counter: counterOf(cluster.endpoints),
@@ -571,33 +588,31 @@ function measures(s: Servers, lg: LoadGen, workDir: string): { main: Measure[]; 
       );
     }
   }
-  if (cluster && leader && want('raftseq')) {
+  if (cluster && want('raftseq')) {
     for (const n of [1, 1000]) {
       for (const rc of n === 1 ? P.conc.filter((x) => x !== c) : P.conc) {
-        const unary: Target = {
-          kind: 'unary',
-          address: leader.address,
-          sequence: `bench.unary.${n}.${rc}`,
-          count: n,
-        };
-        main.push(
-          viaLoadGen(
-            'raftseq',
-            `unary count=${n}`,
-            job(`raftseq-unary-${n}-${rc}`, unary, rc),
-            clusterPids,
-            n,
-          ),
-        );
+        const unary = async (): Promise<Job> =>
+          job(
+            `raftseq-unary-${n}-${rc}`,
+            {
+              kind: 'unary',
+              address: await leaderAddress(),
+              sequence: `bench.unary.${n}.${rc}`,
+              count: n,
+            },
+            rc,
+          );
+        main.push(viaLoadGen('raftseq', `unary count=${n}`, unary, clusterPids, n));
         main.push(
           viaLoadGen(
             'raftseq',
             `stream ${streamsFor(rc)} count=${n}`,
-            job(
-              `raftseq-stream-${n}-${rc}`,
-              stream(leader.address, `bench.stream.${n}.${rc}`, n, rc),
-              rc,
-            ),
+            async () =>
+              job(
+                `raftseq-stream-${n}-${rc}`,
+                stream(await leaderAddress(), `bench.stream.${n}.${rc}`, n, rc),
+                rc,
+              ),
             clusterPids,
             n,
           ),
@@ -622,12 +637,13 @@ function measures(s: Servers, lg: LoadGen, workDir: string): { main: Measure[]; 
     }
     // ids/s against count.
     for (const n of P.countSeries) {
-      const j = job(
-        `raftseq-count-${n}`,
-        stream(leader.address, `bench.count.${n}`, n, c),
-        c,
-        Math.min(P.durationMs, 3000),
-      );
+      const j = async (): Promise<Job> =>
+        job(
+          `raftseq-count-${n}`,
+          stream(await leaderAddress(), `bench.count.${n}`, n, c),
+          c,
+          Math.min(P.durationMs, 3000),
+        );
       count.push(viaLoadGen('raftseq', `stream count=${n}`, j, clusterPids, n));
     }
   }

@@ -155,8 +155,9 @@ export function targetsTable(targets: readonly TargetResult[], repeat: number): 
 export interface Comparison {
   file: string;
   rows: { what: string; then: number; now: number; change: number }[];
-  /** The largest relative change among ratio targets. */
+  /** The largest relative change among ratio targets, by throughput and by CPU cost. */
   worstRatioChange: number;
+  worstCostRatioChange: number;
 }
 
 export function compareTargets(
@@ -165,15 +166,33 @@ export function compareTargets(
   now: readonly TargetResult[],
 ): Comparison {
   const rows: Comparison['rows'] = [];
+  const costRows: Comparison['rows'] = [];
   for (const t of now) {
     const old = then.find((x) => x.what === t.what && x.group === t.group);
     if (old?.value == null || t.value === null || old.value === 0) continue;
     rows.push({ what: t.what, then: old.value, now: t.value, change: t.value / old.value - 1 });
+    if (old.costRatio != null && t.costRatio != null && old.costRatio !== 0) {
+      const what = `${t.what}, by CPU cost`;
+      costRows.push({
+        what,
+        then: old.costRatio,
+        now: t.costRatio,
+        change: t.costRatio / old.costRatio - 1,
+      });
+    }
   }
-  const ratioChanges = rows
-    .filter((r) => now.find((t) => t.what === r.what)?.unit === 'x')
-    .map((r) => Math.abs(r.change));
-  return { file, rows, worstRatioChange: ratioChanges.length ? Math.max(...ratioChanges) : NaN };
+  const worst = (list: Comparison['rows']): number => {
+    const changes = list
+      .filter((r) => now.find((t) => r.what.startsWith(t.what))?.unit === 'x')
+      .map((r) => Math.abs(r.change));
+    return changes.length ? Math.max(...changes) : NaN;
+  };
+  return {
+    file,
+    rows: [...rows, ...costRows],
+    worstRatioChange: worst(rows),
+    worstCostRatioChange: worst(costRows),
+  };
 }
 
 export function compareTable(c: Comparison): string {
@@ -181,7 +200,9 @@ export function compareTable(c: Comparison): string {
   for (const r of c.rows) {
     s += `| ${r.what} | ${r.then.toFixed(3)} | ${r.now.toFixed(3)} | ${(r.change * 100).toFixed(1)}% |\n`;
   }
-  s += `\nLargest change of a ratio target: ${(c.worstRatioChange * 100).toFixed(1)}% `;
-  s += `(${c.worstRatioChange <= 0.15 ? 'within' : '**outside**'} the 15% two consecutive quick runs should stay within).\n`;
+  const verdict = (x: number): string =>
+    `${(x * 100).toFixed(1)}% (${x <= 0.15 ? 'within' : '**outside**'} the 15% two consecutive quick runs should stay within)`;
+  s += `\nLargest change of a ratio target: by throughput ${verdict(c.worstRatioChange)}; `;
+  s += `by CPU cost ${verdict(c.worstCostRatioChange)}.\n`;
   return s;
 }

@@ -15,6 +15,14 @@ export interface TargetResult {
   value: number | null;
   /** Range over rounds (ratios measured in rounds), else null. */
   range: [number, number] | null;
+  /**
+   * Ratios only: the same comparison by CPU cost, (server + client CPU per
+   * op of the second) / (the same of the first), median over rounds: the
+   * throughput ratio the two would show if each were bound by the CPU it
+   * uses. Other processes on a shared machine move it far less than they
+   * move throughput (see the README's Performance section).
+   */
+  costRatio?: number | null;
   goal: number;
   /** 'min': the figure must be at least the goal; 'max': at most. */
   bound: 'min' | 'max';
@@ -44,13 +52,33 @@ export function pick(system: string, config: RegExp, c: number | null): Pick {
       .sort((a, b) => b.opsPerSec - a.opsPerSec)[0];
 }
 
-/** num/den in each round where both were measured (and den > 0). */
+/**
+ * num/den in each round where both were measured; a round where either side
+ * served nothing (a failed measurement: its row says why) does not count.
+ */
 export function roundRatios(rounds: readonly Row[][], num: Pick, den: Pick): number[] {
   const out: number[] = [];
   for (const rows of rounds) {
     const a = num(rows);
     const b = den(rows);
-    if (a !== undefined && b !== undefined && b.opsPerSec > 0) out.push(a.opsPerSec / b.opsPerSec);
+    if (a !== undefined && b !== undefined && a.opsPerSec > 0 && b.opsPerSec > 0) {
+      out.push(a.opsPerSec / b.opsPerSec);
+    }
+  }
+  return out;
+}
+
+const costPerOp = (r: Row): number => (r.serverUsPerOp ?? NaN) + (r.clientUsPerOp ?? NaN);
+
+/** cost(den)/cost(num) in each round where both sides' CPU per op is known. */
+export function roundCostRatios(rounds: readonly Row[][], num: Pick, den: Pick): number[] {
+  const out: number[] = [];
+  for (const rows of rounds) {
+    const a = num(rows);
+    const b = den(rows);
+    if (a === undefined || b === undefined || !(a.opsPerSec > 0 && b.opsPerSec > 0)) continue;
+    const r = costPerOp(b) / costPerOp(a);
+    if (Number.isFinite(r)) out.push(r);
   }
   return out;
 }
@@ -69,12 +97,14 @@ export function evaluateTargets(t: TargetInputs): TargetResult[] {
   const out: TargetResult[] = [];
   const ratio = (group: string, what: string, a: Pick, b: Pick, goal: number): void => {
     const s: Spread = spreadOf(roundRatios(t.rounds, a, b));
+    const cost = spreadOf(roundCostRatios(t.rounds, a, b));
     const value = s.n === 0 ? null : s.median;
     out.push({
       group,
       what,
       value,
       range: s.n === 0 ? null : [s.min, s.max],
+      costRatio: cost.n === 0 ? null : cost.median,
       goal,
       bound: 'min',
       unit: 'x',

@@ -6,7 +6,7 @@ import { compareTargets } from '../../bench/lib/report.js';
 import { medianRows, roundOrder, runRounds, type Measure } from '../../bench/lib/rounds.js';
 import { parseExposition, sumOf } from '../../bench/lib/scrape.js';
 import { relativeSpread, spreadOf } from '../../bench/lib/stats.js';
-import { evaluateTargets, pick, roundRatios } from '../../bench/lib/targets.js';
+import { evaluateTargets, pick, roundCostRatios, roundRatios } from '../../bench/lib/targets.js';
 import type { Row } from '../../bench/lib/types.js';
 
 function row(system: string, config: string, opsPerSec: number, extra: Partial<Row> = {}): Row {
@@ -106,6 +106,29 @@ describe('targets', () => {
     expect(vsPg.value).toBeCloseTo(1.125);
     expect(vsPg.range).toEqual([0.45, 1.8]);
     expect(vsPg.met).toBe(true);
+  });
+
+  it('leaves out a round where a side served nothing, and compares CPU cost per op', () => {
+    const cost = (srv: number, cli: number): Partial<Row> => ({
+      serverUsPerOp: srv,
+      clientUsPerOp: cli,
+    });
+    const rounds = [
+      [
+        row('raftseq', 'SequenceClient stream', 500, cost(15, 15)),
+        row('raftseq', 'stream 16 count=1', 1000, cost(14, 13)),
+      ],
+      [
+        row('raftseq', 'SequenceClient stream', 0),
+        row('raftseq', 'stream 16 count=1', 900, cost(14, 13)),
+      ],
+    ];
+    const a = pick('raftseq', /^SequenceClient stream$/, 64);
+    const b = pick('raftseq', /^stream \d+ count=1$/, 64);
+    expect(roundRatios(rounds, a, b)).toEqual([0.5]);
+    expect(roundCostRatios(rounds, a, b)).toEqual([0.9]);
+    const t = evaluateTargets({ rounds, concurrency: 64 });
+    expect(t[0]).toMatchObject({ value: 0.5, costRatio: 0.9 });
   });
 
   it('keeps the Node-client and h2load figures apart, and says what was not measured', () => {
