@@ -51,6 +51,7 @@ const want = (part: string): boolean => only === null || only.has(part);
 const repeat = Number(option('--repeat') ?? 3);
 if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat must be a positive integer');
 const compareFile = option('--compare');
+const reportFile = option('--report');
 
 const P = quick
   ? {
@@ -676,13 +677,14 @@ function failedRow(system: string, config: string, concurrency: number, e: unkno
   };
 }
 
-function writeResults(results: Results): void {
+function writeResults(results: Results, rewrite = false): void {
   const outDir = join(benchDir, 'results');
   mkdirSync(outDir, { recursive: true });
-  const stamp = results.date.replace(/[:]/g, '-').replace(/\..*$/, '') + (quick ? '-quick' : '');
+  const stamp =
+    results.date.replace(/[:]/g, '-').replace(/\..*$/, '') + (results.quick ? '-quick' : '');
   const jsonPath = join(outDir, `${stamp}.json`);
-  writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
-  const svg = renderChart(results.rows, HEADLINE, results.date, quick);
+  if (!rewrite) writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
+  const svg = renderChart(results.rows, HEADLINE, results.date, results.quick);
   const svgPath = join(outDir, `${stamp}.svg`);
   writeFileSync(svgPath, svg);
   const pngPath = svgPath.replace(/\.svg$/, '.png');
@@ -698,7 +700,13 @@ function writeResults(results: Results): void {
   );
 }
 
-main().catch((e: unknown) => {
+const run = reportFile
+  ? () => {
+      writeResults(JSON.parse(readFileSync(reportFile, 'utf8')) as Results, true);
+      return Promise.resolve();
+    }
+  : main;
+run().catch((e: unknown) => {
   process.stderr.write(
     `bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
   );

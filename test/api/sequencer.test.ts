@@ -4,7 +4,7 @@ import type { ApiClock, ApiNode } from '../../src/api/node-api.js';
 import { sequencerHandlers } from '../../src/api/sequencer.js';
 import { StreamDeadlines, windowMs } from '../../src/api/stream-deadlines.js';
 import { CancelledError } from '../../src/state/allocator.js';
-import { callDuplex } from '../sim/node/calls.js';
+import { callDuplex, callUnary, type Outcome } from '../sim/node/calls.js';
 
 /** A wall clock that moves only when told to, with the timers it fired. */
 class ManualClock implements ApiClock {
@@ -91,9 +91,16 @@ describe('StreamDeadlines', () => {
   });
 });
 
-/** A leader whose allocator never has values ready: every Next waits on its signal. */
-function waitingLeader(clock: ApiClock): { node: ApiNode; waiting: () => number } {
+/**
+ * A leader whose allocator never has values ready: every Next waits on its
+ * signal (or, with `serve`, is served at once). `signals` are the signals it was given.
+ */
+function waitingLeader(
+  clock: ApiClock,
+  serve = false,
+): { node: ApiNode; waiting: () => number; signals: AbortSignal[] } {
   let waiting = 0;
+  const signals: AbortSignal[] = [];
   const node = {
     id: 'n1',
     maxCount: 1_000_000,
@@ -102,16 +109,19 @@ function waitingLeader(clock: ApiClock): { node: ApiNode; waiting: () => number 
     nextRejected: () => undefined,
     status: () => ({ role: 'leader' }),
     leaderAddress: () => null,
-    next: (_sequence: string, _count: number, opts: { signal?: AbortSignal }) =>
-      new Promise((_, reject) => {
+    next: (_sequence: string, count: number, opts: { signal?: AbortSignal }) => {
+      if (opts.signal) signals.push(opts.signal);
+      if (serve) return Promise.resolve({ first: 1n, count });
+      return new Promise((_, reject) => {
         waiting++;
         opts.signal?.addEventListener('abort', () => {
           waiting--;
           reject(new CancelledError(opts.signal?.reason));
         });
-      }),
+      });
+    },
   } as unknown as ApiNode;
-  return { node, waiting: () => waiting };
+  return { node, waiting: () => waiting, signals };
 }
 
 function openStream(node: ApiNode) {
@@ -155,5 +165,42 @@ describe('NextStream timeout_ms', () => {
     const { s, waiting } = await twoWaiting();
     s.end.cancel();
     expect(waiting()).toBe(0);
+  });
+});
+
+describe('Next (unary) cancellation', () => {
+  const unary = (node: ApiNode) =>
+    sequencerHandlers(node)['Next'] as Parameters<typeof callUnary>[0];
+
+  it('a call cancelled while it waits is answered CANCELLED', async () => {
+    const { node, waiting } = waitingLeader(new ManualClock());
+    let outcome: Outcome | null = null;
+    const call = callUnary(
+      unary(node),
+      { sequence: 's', count: 1 },
+      Infinity,
+      (o) => (outcome = o),
+    );
+    await Promise.resolve();
+    expect(waiting()).toBe(1);
+    call.cancel();
+    await new Promise((r) => setImmediate(r));
+    expect(outcome).toMatchObject({ code: grpc.status.CANCELLED });
+  });
+
+  it("grpc-js's 'cancelled' after the answer (it comes after every call) aborts nothing", async () => {
+    const { node, signals } = waitingLeader(new ManualClock(), true);
+    let outcome: Outcome | null = null;
+    const call = callUnary(
+      unary(node),
+      { sequence: 's', count: 1 },
+      Infinity,
+      (o) => (outcome = o),
+    );
+    await new Promise((r) => setImmediate(r));
+    expect(outcome).toMatchObject({ code: grpc.status.OK });
+    call.cancel();
+    expect(signals).toHaveLength(1);
+    expect(signals[0]!.aborted).toBe(false);
   });
 });
