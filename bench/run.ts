@@ -474,12 +474,10 @@ function measures(s: Servers, lg: LoadGen, workDir: string): { main: Measure[]; 
     );
   }
   if (etcd && etcdAddress) {
-    for (const pc of P.peerConc) {
-      const put: Target = { kind: 'etcd-put', address: etcdAddress, key: 'ctr-put' };
-      main.push(
-        viaLoadGen('etcd', 'put-as-counter (revision)', job(`etcd-put-${pc}`, put, pc), etcdPids),
-      );
-    }
+    const put: Target = { kind: 'etcd-put', address: etcdAddress, key: 'ctr-put' };
+    main.push(
+      viaLoadGen('etcd', 'put-as-counter (revision)', job(`etcd-put-${c}`, put, c), etcdPids),
+    );
   }
   if (s.h2load) {
     const nextRequest = encodeMessage(
