@@ -1,76 +1,83 @@
-// npm run bench [-- --quick] [-- --only raftseq,trivial,postgres,redis,etcd,failover,million]
+// npm run bench [-- --quick] [--repeat N] [--pin] [--compare FILE]
+//               [--only raftseq,trivial,postgres,redis,etcd,h2load,failover,million]
 //
 // ONE run on this machine, side by side: the raftseq 3-node cluster (real
 // processes from dist/, real fsync), the raw grpc-js ceiling (a trivial
 // server), PostgreSQL nextval, Redis INCR and a 3-member etcd — all on
 // 127.0.0.1, all started here in a tmp dir and stopped at the end. Then
-// failover (kill -9 / SIGTERM of the leader), ids/s against count, fsyncs per
-// 1,000 values, and memory/restart time with many sequences.
+// failover (kill -9 / SIGTERM of the leader), fsyncs per 1,000 values, and
+// memory/restart time with many sequences.
 //
-// Writes bench/results/<date>.json and .svg (+ .png when rsvg-convert or
-// ImageMagick exists) and prints the table. Every load loop is bounded.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+// Every throughput figure is measured --repeat times (default 3) in rounds
+// that alternate their order (see lib/rounds.ts); the report gives medians,
+// ranges, and every target of issue 13 with met or missed. --compare FILE
+// prints how far each target moved since an earlier run's JSON. --pin puts
+// the load generators on one core and the servers on the other (taskset).
+//
+// Writes bench/results/<date>.json, .md and .svg (+ .png when rsvg-convert
+// or ImageMagick exists) and prints the report. Every load loop is bounded.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { protoDir } from '../src/client/proto.js';
 import { SequenceClient } from '../src/client/index.js';
 import { ChildProc } from '../test/support/process.js';
 import { renderChart } from './lib/chart.js';
 import { measureFailover, type FailoverResult } from './lib/failover.js';
+import { measureFsyncs } from './lib/fsync.js';
+import { encodeMessage, haveH2load, runH2Unary } from './lib/h2load.js';
 import { LoadGen, rowOf } from './lib/loadgen-driver.js';
-import { Etcd, Postgres, Redis, loud } from './lib/peers.js';
-import { rssBytes } from './lib/procstat.js';
-import {
-  joinMember,
-  leaderOf,
-  startRaftseqCluster,
-  waitServing,
-  type RaftseqCluster,
-} from './lib/raftseq-cluster.js';
-import { formatReport, ratios } from './lib/report.js';
+import { measureManySequences } from './lib/many-sequences.js';
+import { Etcd, Postgres, Redis, emptyRow, loud } from './lib/peers.js';
+import { pinLayout, pinProcesses, setToolAffinity } from './lib/pin.js';
+import { leaderOf, startRaftseqCluster, type RaftseqCluster } from './lib/raftseq-cluster.js';
+import { compareTargets, formatReport, type Comparison } from './lib/report.js';
+import { medianRows, runRounds, type Measure } from './lib/rounds.js';
+import { evaluateTargets, type TargetResult } from './lib/targets.js';
 import type { Job, Row, Target } from './lib/types.js';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
+const option = (name: string): string | undefined =>
+  argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1) ??
+  (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const quick = argv.includes('--quick');
-const onlyArg =
-  argv.find((a) => a.startsWith('--only='))?.slice(7) ??
-  (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
+const pin = argv.includes('--pin');
+const onlyArg = option('--only');
 const only = onlyArg ? new Set(onlyArg.split(',')) : null;
 const want = (part: string): boolean => only === null || only.has(part);
+const repeat = Number(option('--repeat') ?? 3);
+if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat must be a positive integer');
+const compareFile = option('--compare');
+const reportFile = option('--report');
 
 const P = quick
   ? {
       warmupMs: 300,
       durationMs: 2000,
       peerSeconds: 2,
-      conc: [1, 16, 64, 256],
+      conc: [64],
+      peerConc: [64],
       kills: 3,
       sequences: 100_000,
+      sequencesMaxMs: 60_000,
       countSeries: [1, 100, 10_000, 100_000],
     }
   : {
       warmupMs: 1000,
-      durationMs: 6000,
-      peerSeconds: 6,
+      durationMs: 4000,
+      peerSeconds: 4,
       conc: [1, 16, 64, 256],
-      kills: 10,
+      peerConc: [16, 64, 256],
+      kills: 20,
       sequences: 1_000_000,
+      sequencesMaxMs: 600_000,
       countSeries: [1, 10, 100, 1000, 10_000, 100_000],
     };
-const seqArg = argv.find((a) => a.startsWith('--sequences='));
-if (seqArg) P.sequences = Number(seqArg.slice(12));
-const PEER_CONC = quick ? [64] : [16, 64, 256];
+const seqArg = option('--sequences');
+if (seqArg) P.sequences = Number(seqArg);
 const HEADLINE = 64;
 
 /** Streams used for `c` calls in flight: ~4 in flight per stream, at most 64 streams. */
@@ -110,6 +117,7 @@ async function startTrivial(): Promise<{ proc: ChildProc; address: string }> {
 interface Results {
   date: string;
   quick: boolean;
+  repeat: number;
   machine: {
     cpus: number;
     cpuModel: string;
@@ -118,14 +126,30 @@ interface Results {
     kernel: string;
     loadAverageAtStart: number[];
     loadAverageAtEnd?: number[];
+    pinned?: string;
   };
   rows: Row[];
+  /** rounds[r]: every throughput row of round r, in the order of `rows`. */
+  rounds: Row[][];
+  targets: TargetResult[];
+  compared?: Comparison;
   skipped: string[];
   failover?: FailoverResult;
   countSeries?: Row[];
   fsync?: Record<string, number | string | null>;
   sequencesAtScale?: Record<string, number | string | null>;
   wallSeconds?: number;
+}
+
+/** What the throughput rounds measure, and where. */
+interface Servers {
+  trivial?: { proc: ChildProc; address: string };
+  cluster?: RaftseqCluster;
+  leader?: { id: string; address: string };
+  pg?: Postgres;
+  redis: { mode: 'none' | 'always'; redis: Redis }[];
+  etcd?: Etcd;
+  h2load: boolean;
 }
 
 async function main(): Promise<void> {
@@ -135,7 +159,7 @@ async function main(): Promise<void> {
   if ((loadAtStart[0] ?? 0) > 1.5) {
     loud(
       `the machine is busy (load average ${loadAtStart.join(' ')} on ${cpus().length} cores): ` +
-        'other processes compete for the CPU; numbers are not comparable to a quiet run',
+        'other processes compete for the CPU; compare ratios within this run, not absolute numbers',
     );
   }
   const workDir = mkdtempSync(join(tmpdir(), 'raftseq-bench-'));
@@ -143,6 +167,7 @@ async function main(): Promise<void> {
   const results: Results = {
     date: new Date().toISOString(),
     quick,
+    repeat,
     machine: {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? '?',
@@ -152,214 +177,65 @@ async function main(): Promise<void> {
       loadAverageAtStart: loadAtStart,
     },
     rows: [],
+    rounds: [],
+    targets: [],
     skipped: [],
   };
-  const rows = results.rows;
   const cleanups: (() => void | Promise<void>)[] = [];
   const lg = new LoadGen();
   cleanups.push(() => lg.close());
-  const push = (r: Row): void => {
-    rows.push(r);
-    log(
-      `${r.system} ${r.config} c=${r.concurrency}: ${Math.round(r.opsPerSec)} ops/s, ` +
-        `p50 ${r.latencyMs.p50?.toFixed(2)} ms, p99 ${r.latencyMs.p99?.toFixed(2)} ms` +
-        (r.errors ? `, ${r.errors} errors (${r.note})` : ''),
-    );
-  };
   const skip = (what: string): void => {
     results.skipped.push(what);
     loud(`SKIPPED: ${what}`);
   };
 
   try {
-    // ------------------------------------------------------------ raw ceiling
-    if (want('trivial')) {
-      log('trivial grpc-js server ...');
-      const trivial = await startTrivial();
-      cleanups.push(async () => {
-        await trivial.proc.kill();
-      });
-      const pids = (): number[] => [trivial.proc.pid!];
-      for (const c of P.conc) {
-        const target: Target = { kind: 'unary', address: trivial.address, sequence: 't', count: 1 };
-        const j = job(`trivial-unary-${c}`, target, c);
-        push(rowOf('grpc-js trivial', 'unary', j, await lg.run(j, pids), 1));
-      }
-      for (const c of P.conc) {
-        const target: Target = {
-          kind: 'stream',
-          address: trivial.address,
-          sequence: 't',
-          count: 1,
-          streams: streamsFor(c),
-        };
-        const j = job(`trivial-stream-${c}`, target, c);
-        push(
-          rowOf('grpc-js trivial', `bidi ${streamsFor(c)} streams`, j, await lg.run(j, pids), 1),
-        );
-      }
-      await trivial.proc.kill();
+    const servers = await startServers(workDir, cleanups, skip);
+    const layout = pin ? pinLayout(cpus().length) : null;
+    if (pin && layout === null) skip('--pin: needs at least 2 cores');
+    if (layout !== null) {
+      pinProcesses([lg.pid], layout.clients);
+      pinProcesses(serverPids(servers), layout.servers);
+      setToolAffinity(layout.clients);
+      results.machine.pinned = `load generators on core ${layout.clients}, servers on core ${layout.servers} (--pin)`;
     }
 
-    // ---------------------------------------------------------------- raftseq
-    if (want('raftseq') || want('failover') || want('million') || want('fsync')) {
-      log('raftseq 3-node cluster ...');
-      const cluster = await startRaftseqCluster(join(workDir, 'raftseq'));
-      cleanups.push(() => cluster.stop({ graceful: true }));
-      const pids = (): number[] => cluster.pids();
-      let leader = await leaderOf(cluster);
-      log(`raftseq leader ${leader.id} at ${leader.address}`);
+    // -------------------------------------------------- throughput, in rounds
+    const { main: mainMeasures, count: countMeasures } = measures(servers, lg, workDir);
+    const all = [...mainMeasures, ...countMeasures];
+    log(`${all.length} measurements x ${repeat} rounds ...`);
+    const rounds = await runRounds(all, repeat, log);
+    const medians = medianRows(rounds);
+    results.rows = medians.slice(0, mainMeasures.length);
+    results.rounds = rounds.map((r) => r.slice(0, mainMeasures.length));
+    if (countMeasures.length) results.countSeries = medians.slice(mainMeasures.length);
 
-      if (want('raftseq')) {
-        let streamOk = true;
-        for (const count of [1, 1000]) {
-          for (const mode of ['unary', 'stream'] as const) {
-            if (mode === 'stream' && !streamOk) continue;
-            for (const c of P.conc) {
-              const seq = `bench.${mode}.${count}.${c}`;
-              const target: Target =
-                mode === 'unary'
-                  ? { kind: 'unary', address: leader.address, sequence: seq, count }
-                  : {
-                      kind: 'stream',
-                      address: leader.address,
-                      sequence: seq,
-                      count,
-                      streams: streamsFor(c),
-                    };
-              const j = job(`raftseq-${mode}-${count}-${c}`, target, c);
-              const r = rowOf(
-                'raftseq',
-                `${mode === 'unary' ? 'unary' : `stream ${streamsFor(c)}`} count=${count}`,
-                j,
-                await lg.run(j, pids),
-                count,
-              );
-              if (mode === 'stream' && r.opsPerSec === 0 && /UNIMPLEMENTED|12/.test(r.note ?? '')) {
-                streamOk = false;
-                skip('raftseq NextStream: server does not implement it');
-                continue;
-              }
-              push(r);
-            }
-          }
-        }
-        // The library, as users call it (default transport: pipelined streams).
-        for (const transport of ['unary', 'stream'] as const) {
-          const target: Target = {
-            kind: 'client',
-            endpoints: cluster.endpoints,
-            sequence: `bench.client.${transport}`,
-            count: 1,
-            transport,
-          };
-          const j = job(`raftseq-client-${transport}`, target, HEADLINE);
-          push(rowOf('raftseq', `SequenceClient ${transport}`, j, await lg.run(j, pids), 1));
-        }
-        // Client leasing: values handed out in-process (one awaited next()
-        // per value, and tryNext() in batches of 1,000 per op).
-        for (const batch of [undefined, 1000]) {
-          const target: Target = {
-            kind: 'lease',
-            endpoints: cluster.endpoints,
-            sequence: `bench.lease.${batch ?? 1}`,
-            blockSize: 100_000,
-            ...(batch === undefined ? {} : { batch }),
-          };
-          const j = job(`raftseq-lease-${batch ?? 1}`, target, HEADLINE);
-          j.maxOps = Math.ceil((P.durationMs / 1000) * 20_000_000);
-          const config =
-            batch === undefined
-              ? 'client lease, await next()'
-              : `client lease, tryNext() x${batch}`;
-          try {
-            push(rowOf('raftseq', config, j, await lg.run(j, pids), batch ?? 1));
-          } catch (e) {
-            skip(`raftseq client leasing: ${(e as Error).message}`);
-          }
-        }
-      }
-
+    // ---------------------------------------- raftseq: fsync, failover, scale
+    const cluster = servers.cluster;
+    if (cluster !== undefined && servers.leader !== undefined) {
       if (want('raftseq') || want('fsync')) {
-        // ids/s against count, and fsyncs per 1,000 values.
-        results.countSeries = [];
-        for (const count of P.countSeries) {
-          const target: Target = {
-            kind: 'stream',
-            address: leader.address,
-            sequence: `bench.count.${count}`,
-            count,
-            streams: streamsFor(HEADLINE),
-          };
-          const j = job(`raftseq-count-${count}`, target, HEADLINE, Math.min(P.durationMs, 3000));
-          const r = rowOf('raftseq', `stream count=${count}`, j, await lg.run(j, pids), count);
-          results.countSeries.push(r);
-          log(`count=${count}: ${Math.round(r.idsPerSec).toLocaleString('en-US')} ids/s`);
-        }
-        results.fsync = await measureFsyncs(lg, cluster, leader);
+        results.fsync = await measureFsyncs(
+          lg,
+          cluster,
+          servers.leader,
+          streamsFor(HEADLINE),
+          HEADLINE,
+        );
         log(`fsync: ${JSON.stringify(results.fsync)}`);
       }
-
       if (want('failover')) {
         log(`failover: ${P.kills} x kill -9 of the leader, then SIGTERM ...`);
         results.failover = await measureFailover(cluster, P.kills, log);
-        leader = await leaderOf(cluster);
       }
-
       if (want('million')) {
-        results.sequencesAtScale = await measureManySequences(lg, cluster, P.sequences);
+        results.sequencesAtScale = await measureManySequences(
+          lg,
+          cluster,
+          P.sequences,
+          P.sequencesMaxMs,
+          log,
+        );
         log(`sequences at scale: ${JSON.stringify(results.sequencesAtScale)}`);
-      }
-      await cluster.stop({ graceful: true });
-    }
-
-    // ------------------------------------------------------------------ peers
-    if (want('postgres')) {
-      log('PostgreSQL ...');
-      const pg = await Postgres.start(join(workDir, 'pg')).catch((e: Error) => {
-        loud(`PostgreSQL failed to start: ${e.message}`);
-        return null;
-      });
-      if (pg === null) skip('PostgreSQL nextval (not installed / failed to start)');
-      else {
-        cleanups.push(() => pg.stop());
-        for (const c of PEER_CONC) {
-          push(await pg.nextval('s_cache1', c, P.peerSeconds, 'nextval CACHE 1'));
-          push(await pg.nextval('s_cache100', c, P.peerSeconds, 'nextval CACHE 100'));
-        }
-        pg.stop();
-      }
-    }
-    if (want('redis')) {
-      for (const mode of ['none', 'always'] as const) {
-        log(`Redis (${mode}) ...`);
-        const redis = await Redis.start(workDir, mode);
-        if (redis === null) {
-          skip(`Redis INCR (${mode})`);
-          continue;
-        }
-        cleanups.push(() => redis.stop());
-        const config = mode === 'none' ? 'INCR, no persistence' : 'INCR, appendfsync always';
-        for (const c of PEER_CONC) push(await redis.incr(c, P.peerSeconds, config));
-        redis.stop();
-      }
-    }
-    if (want('etcd')) {
-      log('etcd 3-member cluster ...');
-      const etcd = await Etcd.start(join(workDir, 'etcd'));
-      if (etcd === null) skip('etcd (not installed / failed to start)');
-      else {
-        cleanups.push(() => etcd.stop());
-        const address = etcd.leader() ?? etcd.clientAddrs[0]!;
-        for (const c of PEER_CONC) {
-          const jp = job(`etcd-put-${c}`, { kind: 'etcd-put', address, key: 'ctr-put' }, c);
-          push(
-            rowOf('etcd', 'put-as-counter (revision)', jp, await lg.run(jp, () => etcd.pids()), 1),
-          );
-          const jc = job(`etcd-cas-${c}`, { kind: 'etcd-cas', address, key: 'ctr-cas' }, c);
-          push(rowOf('etcd', 'CAS increment (Txn)', jc, await lg.run(jc, () => etcd.pids()), 1));
-        }
-        etcd.stop();
       }
     }
   } finally {
@@ -374,17 +250,439 @@ async function main(): Promise<void> {
     else log(`kept ${workDir}`);
   }
 
+  results.targets = evaluateTargets({
+    rounds: results.rounds,
+    concurrency: HEADLINE,
+    failover: results.failover,
+    fsync: results.fsync,
+    sequencesAtScale: results.sequencesAtScale,
+  });
+  if (compareFile !== undefined) {
+    const then = JSON.parse(readFileSync(compareFile, 'utf8')) as { targets?: TargetResult[] };
+    results.compared = compareTargets(compareFile, then.targets ?? [], results.targets);
+  }
   results.wallSeconds = (Date.now() - t0) / 1000;
   results.machine.loadAverageAtEnd = loadavg();
+  writeResults(results);
+}
+
+/** Starts every server the run wants; each registers its own cleanup. */
+async function startServers(
+  workDir: string,
+  cleanups: (() => void | Promise<void>)[],
+  skip: (what: string) => void,
+): Promise<Servers> {
+  const s: Servers = { redis: [], h2load: false };
+  if (want('trivial')) {
+    log('trivial grpc-js server ...');
+    const trivial = await startTrivial();
+    cleanups.push(async () => {
+      await trivial.proc.kill();
+    });
+    s.trivial = trivial;
+  }
+  if (want('raftseq') || want('failover') || want('million') || want('fsync')) {
+    log('raftseq 3-node cluster ...');
+    const cluster = await startRaftseqCluster(join(workDir, 'raftseq'));
+    cleanups.push(() => cluster.stop({ graceful: true }));
+    s.cluster = cluster;
+    s.leader = await leaderOf(cluster);
+    log(`raftseq leader ${s.leader.id} at ${s.leader.address}`);
+  }
+  if (want('postgres')) {
+    log('PostgreSQL ...');
+    const pg = await Postgres.start(join(workDir, 'pg')).catch((e: Error) => {
+      loud(`PostgreSQL failed to start: ${e.message}`);
+      return null;
+    });
+    if (pg === null) skip('PostgreSQL nextval (not installed / failed to start)');
+    else {
+      cleanups.push(() => pg.stop());
+      s.pg = pg;
+    }
+  }
+  if (want('redis')) {
+    for (const mode of ['none', 'always'] as const) {
+      log(`Redis (${mode}) ...`);
+      const redis = await Redis.start(workDir, mode);
+      if (redis === null) {
+        skip(`Redis INCR (${mode})`);
+        continue;
+      }
+      cleanups.push(() => redis.stop());
+      s.redis.push({ mode, redis });
+    }
+  }
+  if (want('etcd')) {
+    log('etcd 3-member cluster ...');
+    const etcd = await Etcd.start(join(workDir, 'etcd'));
+    if (etcd === null) skip('etcd (not installed / failed to start)');
+    else {
+      cleanups.push(() => etcd.stop());
+      s.etcd = etcd;
+    }
+  }
+  if (want('h2load')) {
+    s.h2load = haveH2load();
+    if (!s.h2load) skip('h2load (nghttp2-client): server-side unary figures');
+  }
+  return s;
+}
+
+function serverPids(s: Servers): number[] {
+  return [
+    ...(s.trivial?.proc.pid ? [s.trivial.proc.pid] : []),
+    ...(s.cluster?.pids() ?? []),
+    ...(s.pg ? [s.pg.postmasterPid()] : []),
+    ...s.redis.flatMap((r) => r.redis.pids()),
+    ...(s.etcd?.pids() ?? []),
+  ];
+}
+
+/**
+ * Every throughput measurement, the headline comparisons first and side by
+ * side (each ratio's two sides run one after the other in every round).
+ */
+function measures(s: Servers, lg: LoadGen, workDir: string): { main: Measure[]; count: Measure[] } {
+  const main: Measure[] = [];
+  const count: Measure[] = [];
+  /** A load-generator measurement; `j` may be built at each run (a raftseq job asks who leads). */
+  const viaLoadGen = (
+    system: string,
+    config: string,
+    j: Job | (() => Promise<Job>),
+    pids: () => number[],
+    countPerOp = 1,
+  ): Measure => {
+    const jobNow = (): Promise<Job> => (typeof j === 'function' ? j() : Promise.resolve(j));
+    return {
+      id: typeof j === 'function' ? `${system} ${config}` : j.id,
+      run: async () => {
+        const now = await jobNow().catch((e: unknown) => e as Error);
+        if (now instanceof Error) return failedRow(system, config, 0, now);
+        try {
+          return rowOf(system, config, now, await lg.run(now, pids), countPerOp);
+        } catch (e) {
+          return failedRow(system, config, now.concurrency, e);
+        }
+      },
+      warm: async () => {
+        const now = await jobNow().catch(() => null);
+        if (now === null) return;
+        await lg
+          .run({ ...now, id: `${now.id}-warm`, warmupMs: 0, durationMs: 500 }, pids)
+          .catch(() => null);
+      },
+    };
+  };
+  const plain = (id: string, run: () => Promise<Row>): Measure => ({ id, run });
+
+  const trivial = s.trivial;
+  const trivialPids = (): number[] => (trivial?.proc.pid ? [trivial.proc.pid] : []);
+  const cluster = s.cluster;
+  const clusterPids = (): number[] => cluster?.pids() ?? [];
+  const etcd = s.etcd;
+  const etcdAddress = etcd?.leader() ?? etcd?.clientAddrs[0];
+  const etcdPids = (): number[] => etcd?.pids() ?? [];
+  // The leader at the time a measurement runs: an election between two
+  // measurements (a leader starved of CPU misses its heartbeats) must not
+  // turn every later raftseq row into "not the leader".
+  const leaderAddress = async (): Promise<string> => {
+    if (cluster === undefined) throw new Error('no raftseq cluster');
+    return (await leaderOf(cluster)).address;
+  };
+  const stream = (address: string, sequence: string, n: number, c: number): Target => ({
+    kind: 'stream',
+    address,
+    sequence,
+    count: n,
+    streams: streamsFor(c),
+  });
+
+  // Headline: the targets' pairs, next to each other.
+  const c = HEADLINE;
+  if (trivial) {
+    main.push(
+      viaLoadGen(
+        'grpc-js trivial',
+        `bidi ${streamsFor(c)} streams`,
+        job(`trivial-stream-${c}`, stream(trivial.address, 't', 1, c), c),
+        trivialPids,
+      ),
+    );
+  }
+  if (cluster && want('raftseq')) {
+    main.push(
+      viaLoadGen(
+        'raftseq',
+        `stream ${streamsFor(c)} count=1`,
+        async () =>
+          job(
+            `raftseq-stream-1-${c}`,
+            stream(await leaderAddress(), `bench.stream.1.${c}`, 1, c),
+            c,
+          ),
+        clusterPids,
+      ),
+    );
+    for (const transport of ['stream', 'unary'] as const) {
+      const target: Target = {
+        kind: 'client',
+        endpoints: cluster.endpoints,
+        sequence: `bench.client.${transport}`,
+        count: 1,
+        transport,
+      };
+      main.push(
+        viaLoadGen(
+          'raftseq',
+          `SequenceClient ${transport}`,
+          job(`raftseq-client-${transport}`, target, c),
+          clusterPids,
+        ),
+      );
+    }
+  }
+  if (s.pg) {
+    const pg = s.pg;
+    for (const pc of P.peerConc) {
+      main.push(
+        plain(`pg-cache1-${pc}`, () =>
+          pg.nextval('s_cache1', pc, P.peerSeconds, 'nextval CACHE 1'),
+        ),
+      );
+      main.push(
+        plain(`pg-cache100-${pc}`, () =>
+          pg.nextval('s_cache100', pc, P.peerSeconds, 'nextval CACHE 100'),
+        ),
+      );
+    }
+  }
+  if (cluster && want('raftseq')) {
+    const unary = async (): Promise<Job> =>
+      job(
+        `raftseq-unary-1-${c}`,
+        { kind: 'unary', address: await leaderAddress(), sequence: `bench.unary.1.${c}`, count: 1 },
+        c,
+      );
+    main.push(viaLoadGen('raftseq', 'unary count=1', unary, clusterPids));
+  }
+  if (trivial) {
+    const unary: Target = { kind: 'unary', address: trivial.address, sequence: 't', count: 1 };
+    main.push(
+      viaLoadGen('grpc-js trivial', 'unary', job(`trivial-unary-${c}`, unary, c), trivialPids),
+    );
+  }
+  if (etcd && etcdAddress) {
+    const put: Target = { kind: 'etcd-put', address: etcdAddress, key: 'ctr-put' };
+    main.push(
+      viaLoadGen('etcd', 'put-as-counter (revision)', job(`etcd-put-${c}`, put, c), etcdPids),
+    );
+  }
+  if (s.h2load) {
+    const nextRequest = encodeMessage(
+      protoDir(),
+      'raftseq/v1/sequencer.proto',
+      'raftseq.v1.NextRequest',
+      {
+        sequence: 'bench.h2load',
+        count: 1,
+      },
+    );
+    const counterOf = (endpoints: string[]) => async (): Promise<bigint> => {
+      const client = new SequenceClient({ endpoints, transport: 'unary' });
+      try {
+        return (await client.next('bench.h2load')).first;
+      } finally {
+        client.close();
+      }
+    };
+    if (trivial) {
+      main.push(
+        plain('h2load-trivial', () =>
+          runH2Unary(
+            {
+              system: 'grpc-js trivial',
+              config: 'unary (h2load)',
+              address: trivial.address,
+              path: '/raftseq.v1.Sequencer/Next',
+              message: nextRequest,
+              counter: counterOf([trivial.address]),
+              probeCost: 1n,
+              serverPids: trivialPids,
+            },
+            c,
+            P.peerSeconds,
+            join(workDir, 'h2load-trivial'),
+          ),
+        ),
+      );
+    }
+    if (cluster && want('raftseq')) {
+      main.push(
+        plain('h2load-raftseq', async () =>
+          runH2Unary(
+            {
+              system: 'raftseq',
+              config: 'unary count=1 (h2load)',
+              address: await leaderAddress(),
+              path: '/raftseq.v1.Sequencer/Next',
+              message: nextRequest,
+              counter: counterOf(cluster.endpoints),
+              probeCost: 1n,
+              serverPids: clusterPids,
+            },
+            c,
+            P.peerSeconds,
+            join(workDir, 'h2load-raftseq'),
+          ),
+        ),
+      );
+    }
+    if (etcd && etcdAddress) {
+      main.push(
+        plain('h2load-etcd', () =>
+          runH2Unary(
+            {
+              system: 'etcd',
+              config: 'put-as-counter (h2load)',
+              address: etcdAddress,
+              path: '/etcdserverpb.KV/Put',
+              message: encodeMessage(
+                join(benchDir, 'proto'),
+                'etcd/kv.proto',
+                'etcdserverpb.PutRequest',
+                {
+                  key: Buffer.from('ctr-h2load'),
+                  value: Buffer.from('x'),
+                },
+              ),
+              counter: () => Promise.resolve(etcd.revision(etcdAddress)),
+              probeCost: 0n,
+              serverPids: etcdPids,
+            },
+            c,
+            P.peerSeconds,
+            join(workDir, 'h2load-etcd'),
+          ),
+        ),
+      );
+    }
+  }
+
+  // The rest: other in-flight counts, bulk paths, the other peers.
+  if (trivial) {
+    for (const tc of P.conc.filter((x) => x !== c)) {
+      const unary: Target = { kind: 'unary', address: trivial.address, sequence: 't', count: 1 };
+      main.push(
+        viaLoadGen('grpc-js trivial', 'unary', job(`trivial-unary-${tc}`, unary, tc), trivialPids),
+      );
+      main.push(
+        viaLoadGen(
+          'grpc-js trivial',
+          `bidi ${streamsFor(tc)} streams`,
+          job(`trivial-stream-${tc}`, stream(trivial.address, 't', 1, tc), tc),
+          trivialPids,
+        ),
+      );
+    }
+  }
+  if (cluster && want('raftseq')) {
+    for (const n of [1, 1000]) {
+      for (const rc of n === 1 ? P.conc.filter((x) => x !== c) : P.conc) {
+        const unary = async (): Promise<Job> =>
+          job(
+            `raftseq-unary-${n}-${rc}`,
+            {
+              kind: 'unary',
+              address: await leaderAddress(),
+              sequence: `bench.unary.${n}.${rc}`,
+              count: n,
+            },
+            rc,
+          );
+        main.push(viaLoadGen('raftseq', `unary count=${n}`, unary, clusterPids, n));
+        main.push(
+          viaLoadGen(
+            'raftseq',
+            `stream ${streamsFor(rc)} count=${n}`,
+            async () =>
+              job(
+                `raftseq-stream-${n}-${rc}`,
+                stream(await leaderAddress(), `bench.stream.${n}.${rc}`, n, rc),
+                rc,
+              ),
+            clusterPids,
+            n,
+          ),
+        );
+      }
+    }
+    // Client leasing: values handed out in-process (one awaited next() per
+    // value, and tryNext() in batches of 1,000 per op).
+    for (const batch of [undefined, 1000]) {
+      const target: Target = {
+        kind: 'lease',
+        endpoints: cluster.endpoints,
+        sequence: `bench.lease.${batch ?? 1}`,
+        blockSize: 100_000,
+        ...(batch === undefined ? {} : { batch }),
+      };
+      const j = job(`raftseq-lease-${batch ?? 1}`, target, c);
+      j.maxOps = Math.ceil((P.durationMs / 1000) * 20_000_000);
+      const config =
+        batch === undefined ? 'client lease, await next()' : `client lease, tryNext() x${batch}`;
+      main.push(viaLoadGen('raftseq', config, j, clusterPids, batch ?? 1));
+    }
+    // ids/s against count.
+    for (const n of P.countSeries) {
+      const j = async (): Promise<Job> =>
+        job(
+          `raftseq-count-${n}`,
+          stream(await leaderAddress(), `bench.count.${n}`, n, c),
+          c,
+          Math.min(P.durationMs, 3000),
+        );
+      count.push(viaLoadGen('raftseq', `stream count=${n}`, j, clusterPids, n));
+    }
+  }
+  for (const { mode, redis } of s.redis) {
+    const config = mode === 'none' ? 'INCR, no persistence' : 'INCR, appendfsync always';
+    for (const pc of P.peerConc)
+      main.push(plain(`redis-${mode}-${pc}`, () => redis.incr(pc, P.peerSeconds, config)));
+  }
+  if (etcd && etcdAddress) {
+    for (const pc of P.peerConc) {
+      const cas: Target = { kind: 'etcd-cas', address: etcdAddress, key: 'ctr-cas' };
+      main.push(
+        viaLoadGen('etcd', 'CAS increment (Txn)', job(`etcd-cas-${pc}`, cas, pc), etcdPids),
+      );
+      if (pc !== c) {
+        const put: Target = { kind: 'etcd-put', address: etcdAddress, key: 'ctr-put' };
+        main.push(
+          viaLoadGen('etcd', 'put-as-counter (revision)', job(`etcd-put-${pc}`, put, pc), etcdPids),
+        );
+      }
+    }
+  }
+  return { main, count };
+}
+
+function failedRow(system: string, config: string, concurrency: number, e: unknown): Row {
+  return {
+    ...emptyRow(system, config, concurrency),
+    note: `failed: ${e instanceof Error ? e.message : String(e)}`,
+  };
+}
+
+function writeResults(results: Results, rewrite = false): void {
   const outDir = join(benchDir, 'results');
   mkdirSync(outDir, { recursive: true });
-  const stamp = results.date.replace(/[:]/g, '-').replace(/\..*$/, '') + (quick ? '-quick' : '');
+  const stamp =
+    results.date.replace(/[:]/g, '-').replace(/\..*$/, '') + (results.quick ? '-quick' : '');
   const jsonPath = join(outDir, `${stamp}.json`);
-  writeFileSync(
-    jsonPath,
-    JSON.stringify({ ...results, ratios: ratios(rows, HEADLINE) }, null, 2) + '\n',
-  );
-  const svg = renderChart(results.rows, HEADLINE, results.date, quick);
+  if (!rewrite) writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
+  const svg = renderChart(results.rows, HEADLINE, results.date, results.quick);
   const svgPath = join(outDir, `${stamp}.svg`);
   writeFileSync(svgPath, svg);
   const pngPath = svgPath.replace(/\.svg$/, '.png');
@@ -396,162 +694,17 @@ async function main(): Promise<void> {
   process.stdout.write(report + '\n');
   process.stdout.write(
     `\nresults: ${jsonPath}\nchart:   ${svgPath}${png ? `\n         ${pngPath}` : ''}\n` +
-      `wall time ${results.wallSeconds.toFixed(0)} s\n`,
+      `wall time ${(results.wallSeconds ?? 0).toFixed(0)} s\n`,
   );
 }
 
-/** fsyncs per 1,000 values on the leader (strace -c), and Raft entries per 1,000 values. */
-async function measureFsyncs(
-  lg: LoadGen,
-  cluster: RaftseqCluster,
-  leader: { id: string; address: string },
-): Promise<Record<string, number | string | null>> {
-  const admin = new SequenceClient({ endpoints: [leader.address] });
-  const pid = cluster.node(leader.id).proc?.pid;
-  const target: Target = {
-    kind: 'stream',
-    address: leader.address,
-    sequence: 'bench.fsync',
-    count: 1,
-    streams: streamsFor(HEADLINE),
-  };
-  const j = job('raftseq-fsync', target, HEADLINE, 3000);
-  j.warmupMs = 2000; // let the block size adapt: steady state
-  let commit0 = 0n;
-  let commit1 = 0n;
-  let strace: ChildProcess | null = null;
-  let straceOut = '';
-  const haveStrace = spawnSync('sh', ['-c', 'command -v strace']).status === 0;
-  const r = await lg.run(j, () => cluster.pids(), {
-    onStart: () => {
-      void admin.clusterStatus().then((s) => (commit0 = s.commitIndex));
-      if (haveStrace && pid) {
-        // Every thread: LevelDB syncs from libuv's thread pool, not the main thread.
-        const tids = readdirSync(`/proc/${pid}/task`).flatMap((t) => ['-p', t]);
-        strace = spawn('strace', ['-f', '-c', '-e', 'trace=fsync,fdatasync', ...tids], {
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        strace.stderr?.on('data', (d: Buffer) => (straceOut += d.toString()));
-      }
-    },
-    onEnd: () => {
-      (strace as ChildProcess | null)?.kill('SIGINT');
-    },
-  });
-  commit1 = (await admin.clusterStatus()).commitIndex;
-  admin.close();
-  await sleep(500);
-  const values = r.result.values;
-  let fsyncs: number | null = null;
-  for (const line of straceOut.split('\n')) {
-    const m = /^\s*[0-9.]+\s+[0-9.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(fsync|fdatasync)\s*$/.exec(line);
-    if (m) fsyncs = (fsyncs ?? 0) + Number(m[1]);
-  }
-  if (haveStrace && fsyncs === null && straceOut.includes('total')) fsyncs = 0;
-  return {
-    values,
-    valuesPerSec: Math.round(values / (r.result.elapsedMs / 1000)),
-    raftEntries: Number(commit1 - commit0),
-    raftEntriesPer1000Values: values ? (Number(commit1 - commit0) / values) * 1000 : null,
-    leaderFsyncs: fsyncs,
-    leaderFsyncsPer1000Values: fsyncs === null || !values ? null : (fsyncs / values) * 1000,
-    method: haveStrace
-      ? 'strace -f -c -e fsync,fdatasync on the leader during a 3 s window (after 2 s warm-up); strace slows the process'
-      : 'strace not installed: Raft entries only',
-  };
-}
-
-/** Creates `n` sequences with count=1 calls, then RSS and restart time. */
-async function measureManySequences(
-  lg: LoadGen,
-  cluster: RaftseqCluster,
-  n: number,
-): Promise<Record<string, number | string | null>> {
-  await waitServing(cluster); // serving before the clock starts
-  log(
-    `creating ${n.toLocaleString('en-US')} sequences (count=1 each, SequenceClient, 256 in flight) ...`,
-  );
-  // Through the client library, which retries UNAVAILABLE (say, a lease
-  // renewal that came late on a loaded leader) with backoff as users'
-  // code would, so every name is created once rather than skipped.
-  const target: Target = {
-    kind: 'client',
-    endpoints: cluster.endpoints,
-    sequence: 'm.',
-    count: 1,
-    transport: 'stream',
-    names: n,
-  };
-  const j: Job = {
-    id: 'million',
-    target,
-    concurrency: 256,
-    warmupMs: 0,
-    durationMs: quick ? 60_000 : 600_000, // bounded: stops at whichever comes first
-    maxOps: n,
-  };
-  const r = await lg.run(j, () => cluster.pids());
-  const createSec = r.result.elapsedMs / 1000;
-  await sleep(1500);
-  const inState = await (async () => {
-    const c = new SequenceClient({ endpoints: cluster.endpoints, deadlineMs: 10_000 });
-    try {
-      return Number((await c.clusterStatus()).sequences);
-    } finally {
-      c.close();
+const run = reportFile
+  ? () => {
+      writeResults(JSON.parse(readFileSync(reportFile, 'utf8')) as Results, true);
+      return Promise.resolve();
     }
-  })();
-  log(
-    `created ${r.result.ops} in ${createSec.toFixed(1)} s (${r.result.errors} errors); ` +
-      `${inState} sequences in the state machine`,
-  );
-  const rss: Record<string, number | null> = {};
-  for (const m of cluster.nodes) rss[m.id] = m.proc?.pid ? rssBytes(m.proc.pid) : null;
-  const du = (): number =>
-    Number(spawnSync('du', ['-sb', cluster.dir], { encoding: 'utf8' }).stdout.split('\t')[0]) || 0;
-  // Graceful stop of every node, then a restart of all: time until a Next
-  // on an existing sequence is served again.
-  const stopT0 = Date.now();
-  await Promise.all(cluster.nodes.map((m) => cluster.terminate(m.id)));
-  const stopMs = Date.now() - stopT0;
-  const diskBytes = du();
-  const restartT0 = Date.now();
-  await Promise.all(cluster.nodes.map((m) => cluster.restart(m.id)));
-  await waitServing(cluster, 60_000);
-  const c = new SequenceClient({ endpoints: cluster.endpoints, deadlineMs: 60_000 });
-  await c.next('m.0');
-  c.close();
-  const restartMs = Date.now() - restartT0;
-  await sleep(1000);
-  const rssAfter: Record<string, number | null> = {};
-  for (const m of cluster.nodes) rssAfter[m.id] = m.proc?.pid ? rssBytes(m.proc.pid) : null;
-  // A new member catches up from an empty directory (snapshot of every
-  // sequence, then the log) until the leader promotes it to voter.
-  const newId = `n${cluster.nodes.length + 1}`;
-  log(`adding ${newId} with an empty directory ...`);
-  const joinMs = await joinMember(cluster, newId).catch((e: Error) => {
-    loud(`join with ${n} sequences failed: ${e.message}`);
-    return null;
-  });
-  const maxRss = Math.max(...Object.values(rss).map((x) => x ?? 0));
-  const maxRssAfter = Math.max(...Object.values(rssAfter).map((x) => x ?? 0));
-  return {
-    sequences: r.result.ops,
-    sequencesInState: inState,
-    errors: r.result.errors,
-    createSeconds: Number(createSec.toFixed(1)),
-    createPerSec: Math.round(r.result.ops / createSec),
-    firstErrors: r.result.firstErrors.join(' | ') || null,
-    maxRssMiB: Math.round(maxRss / 2 ** 20),
-    maxRssAfterRestartMiB: Math.round(maxRssAfter / 2 ** 20),
-    dataDirsMiB: Math.round(diskBytes / 2 ** 20),
-    gracefulStopAllMs: stopMs,
-    restartToServingMs: restartMs,
-    newMemberCatchUpMs: joinMs,
-  };
-}
-
-main().catch((e: unknown) => {
+  : main;
+run().catch((e: unknown) => {
   process.stderr.write(
     `bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
   );

@@ -2,12 +2,15 @@
 // (SIGTERM) of the leader. Unavailability = the longest gap between two
 // consecutive successful answers around the fault, as the client sees it;
 // skipped = values of the sequence never handed out (its highest value minus
-// the values served; each round uses a fresh sequence that starts at 1).
+// the values served; each round uses a fresh sequence that starts at 1);
+// waste = skipped in seconds of the sequence's own traffic (its rate in the
+// second before the fault).
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SequenceClient } from '../../src/client/index.js';
 import type { RaftseqCluster } from './raftseq-cluster.js';
 import { leaderOf, waitServing } from './raftseq-cluster.js';
+import { quantile } from './stats.js';
 
 export interface Round {
   kind: 'kill -9' | 'SIGTERM';
@@ -16,13 +19,18 @@ export interface Round {
   skipped: number;
   served: number;
   errors: number;
+  /** Values per second of the sequence in the second before the fault. */
+  ratePerSec: number;
+  /** skipped / ratePerSec. */
+  wasteSeconds: number;
 }
 
 export interface FailoverResult {
   concurrency: number;
   kills: Round[];
-  killUnavailableMs: { p50: number; max: number };
+  killUnavailableMs: { p50: number; p99: number; max: number };
   killSkipped: { p50: number; max: number; mean: number };
+  killWasteSeconds: { p50: number; max: number };
   graceful: Round[];
 }
 
@@ -60,6 +68,9 @@ async function round(
   const leader = await leaderOf(cluster);
   const faultAt = performance.now();
   const before = completions.length;
+  let lastSecond = 0;
+  for (let i = completions.length - 1; i >= 0 && completions[i]! > faultAt - 1000; i--)
+    lastSecond++;
   // The signal goes out now; the process exit is awaited before the restart.
   const stopped = kind === 'kill -9' ? cluster.kill(leader.id) : cluster.terminate(leader.id);
   // Wait for service to resume, then a little longer.
@@ -83,26 +94,27 @@ async function round(
     if (prev !== null) gap = Math.max(gap, t - prev);
     prev = t;
   }
+  const skipped = Number(maxValue) - served;
   const r: Round = {
     kind,
     leader: leader.id,
     unavailableMs: Math.round(gap),
-    skipped: Number(maxValue) - served,
+    skipped,
     served,
     errors,
+    ratePerSec: lastSecond,
+    wasteSeconds: lastSecond > 0 ? skipped / lastSecond : NaN,
   };
-  log(`${kind} ${leader.id}: unavailable ${r.unavailableMs} ms, skipped ${r.skipped}`);
+  log(
+    `${kind} ${leader.id}: unavailable ${r.unavailableMs} ms, skipped ${r.skipped} ` +
+      `(${r.wasteSeconds.toFixed(2)} s of its ${lastSecond} values/s)`,
+  );
   // Bring the node back and let it catch up before the next round.
   await stopped;
   await Promise.all(cluster.nodes.filter((m) => !m.proc).map((m) => cluster.restart(m.id)));
   await waitServing(cluster, 30_000);
   await sleep(1500);
   return r;
-}
-
-function pct(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
 }
 
 export async function measureFailover(
@@ -117,12 +129,14 @@ export async function measureFailover(
   for (let i = 0; i < 2; i++) graceful.push(await round(cluster, 'SIGTERM', `fo.term.${i}`, log));
   const un = killRounds.map((r) => r.unavailableMs);
   const sk = killRounds.map((r) => r.skipped);
+  const waste = killRounds.map((r) => r.wasteSeconds);
   return {
     concurrency: CONCURRENCY,
     kills: killRounds,
-    killUnavailableMs: { p50: pct(un, 0.5), max: Math.max(...un) },
+    killUnavailableMs: { p50: quantile(un, 0.5), p99: quantile(un, 0.99), max: Math.max(...un) },
+    killWasteSeconds: { p50: quantile(waste, 0.5), max: Math.max(...waste) },
     killSkipped: {
-      p50: pct(sk, 0.5),
+      p50: quantile(sk, 0.5),
       max: Math.max(...sk),
       mean: Math.round(sk.reduce((a, b) => a + b, 0) / Math.max(1, sk.length)),
     },

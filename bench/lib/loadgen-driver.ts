@@ -16,9 +16,13 @@ export class LoadGen {
   private stderr = '';
 
   constructor() {
-    this.child = spawn(process.execPath, ['--import', 'tsx', join(benchDir, 'loadgen.ts')], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    // RAFTSEQ_BENCH_LOADGEN_ARGS: node flags for the load generator (e.g. --cpu-prof).
+    const nodeArgs = (process.env['RAFTSEQ_BENCH_LOADGEN_ARGS'] ?? '').split(' ').filter(Boolean);
+    this.child = spawn(
+      process.execPath,
+      [...nodeArgs, '--import', 'tsx', join(benchDir, 'loadgen.ts')],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     this.child.stderr.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
     });

@@ -15,7 +15,9 @@ import {
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { reservePorts } from '../../test/support/ports.js';
+import { withToolAffinity } from './pin.js';
 import { cpuSecondsOfStatLine, treeCpuSeconds } from './procstat.js';
+import { quantile } from './stats.js';
 import type { Row } from './types.js';
 
 export function loud(msg: string): void {
@@ -63,14 +65,15 @@ export function runTool(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ code: number | null; stdout: string; stderr: string; cpuSec: number | null }> {
   return new Promise((resolve) => {
+    const [command, argv] = withToolAffinity(cmd, args);
     const p = spawn(
       'sh',
       [
         '-c',
         '"$@"; rc=$?; read -r l < /proc/$$/stat; echo "CPUSTAT $l" >&2; exit $rc',
         'sh',
-        cmd,
-        ...args,
+        command,
+        ...argv,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], env },
     );
@@ -92,12 +95,8 @@ export function runTool(
   });
 }
 
-function percentileSorted(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
-function emptyRow(system: string, config: string, concurrency: number): Row {
+/** A row with nothing measured yet. */
+export function emptyRow(system: string, config: string, concurrency: number): Row {
   return {
     system,
     config,
@@ -115,6 +114,34 @@ function emptyRow(system: string, config: string, concurrency: number): Row {
 
 // ------------------------------------------------------------------ PostgreSQL
 
+/**
+ * Latencies (ms) from pgbench's per-transaction logs (-l), one text per log
+ * file. Lines: `client_id transaction_no time script_no time_epoch time_us`.
+ * The `time` field cannot be used: pgbench 15 reads the clock lazily, once
+ * for many clients of a thread, so about half of the transactions log a
+ * time of 0 (that was the p50 of 0.00 ms). The completion timestamps are
+ * exact, and each client runs closed-loop with no think time (no -R), so a
+ * transaction's latency is the time since the same client's previous
+ * completion; each client's first transaction, which includes connecting,
+ * is left out.
+ */
+export function pgbenchLatenciesMs(logs: readonly string[]): number[] {
+  const out: number[] = [];
+  for (const text of logs) {
+    const last = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 6) continue;
+      const at = Number(f[4]) * 1e6 + Number(f[5]);
+      if (!Number.isFinite(at)) continue;
+      const prev = last.get(f[0]!);
+      if (prev !== undefined) out.push((at - prev) / 1000);
+      last.set(f[0]!, at);
+    }
+  }
+  return out;
+}
+
 function pgBinDir(): string | null {
   const base = '/usr/lib/postgresql';
   if (!existsSync(base)) return null;
@@ -125,6 +152,8 @@ function pgBinDir(): string | null {
 }
 
 export class Postgres {
+  private runs = 0;
+
   private constructor(
     readonly dir: string,
     readonly port: number,
@@ -207,7 +236,7 @@ export class Postgres {
   ): Promise<Row> {
     const script = join(this.dir, `${sequence}.sql`);
     writeFileSync(script, `SELECT nextval('${sequence}');\n`);
-    const logDir = join(this.dir, `log-${sequence}-${concurrency}`);
+    const logDir = join(this.dir, `log-${sequence}-${concurrency}-${++this.runs}`);
     mkdirSync(logDir, { recursive: true });
     const server = [this.postmasterPid()];
     const cpu0 = treeCpuSeconds(server);
@@ -245,22 +274,17 @@ export class Postgres {
       row.note = `pgbench failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ')}`;
       return row;
     }
-    const lat: number[] = [];
-    for (const f of readdirSync(logDir)) {
-      for (const line of readFileSync(join(logDir, f), 'utf8').split('\n')) {
-        const parts = line.split(' ');
-        if (parts.length >= 3) lat.push(Number(parts[2]) / 1000);
-      }
-    }
-    lat.sort((a, b) => a - b);
-    const ops = lat.length;
-    const mean = lat.reduce((a, b) => a + b, 0) / Math.max(1, ops);
+    const lat = pgbenchLatenciesMs(
+      readdirSync(logDir).map((f) => readFileSync(join(logDir, f), 'utf8')),
+    ).sort((a, b) => a - b);
+    const ops = Math.round(Number(tps[1]) * seconds);
+    const mean = lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length);
     row.opsPerSec = Number(tps[1]);
     row.idsPerSec = row.opsPerSec;
     row.latencyMs = {
-      p50: percentileSorted(lat, 0.5),
-      p99: percentileSorted(lat, 0.99),
-      p999: percentileSorted(lat, 0.999),
+      p50: quantile(lat, 0.5),
+      p99: quantile(lat, 0.99),
+      p999: quantile(lat, 0.999),
       max: lat[lat.length - 1] ?? NaN,
       mean,
     };
@@ -400,6 +424,10 @@ export class Redis {
     return row;
   }
 
+  pids(): number[] {
+    return this.proc.pid ? [this.proc.pid] : [];
+  }
+
   stop(): void {
     this.proc.kill('SIGKILL');
   }
@@ -472,6 +500,19 @@ export class Etcd {
 
   pids(): number[] {
     return this.procs.flatMap((p) => (p.pid ? [p.pid] : []));
+  }
+
+  /** The cluster's revision (one more per put), as `address` reports it. */
+  revision(address: string): bigint {
+    const r = spawnSync(
+      'etcdctl',
+      ['--endpoints', `http://${address}`, 'endpoint', 'status', '-w', 'json'],
+      { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, timeout: 5000 },
+    );
+    const m = /"revision":(\d+)/.exec(r.stdout);
+    if (r.status !== 0 || m === null)
+      throw new Error(`etcdctl endpoint status: ${r.stderr.trim()}`);
+    return BigInt(m[1]!);
   }
 
   /** host:port of the leader's client URL, or null. */

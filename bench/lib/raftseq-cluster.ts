@@ -24,6 +24,8 @@ export async function startRaftseqCluster(dir: string, size = 3): Promise<ProcCl
     electionTimeoutMs: DEFAULTS.electionTimeoutMs,
     heartbeatIntervalMs: DEFAULTS.heartbeatIntervalMs,
     faultInjection: false,
+    // Metrics on an ephemeral port: heap, elections and lease losses.
+    serveArgs: ['--metrics-listen', '127.0.0.1:0'],
     nodeArgs: [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...nodeArgs],
   });
   try {

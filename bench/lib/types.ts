@@ -76,4 +76,7 @@ export interface Row {
   clientUsPerOp: number | null;
   errors: number;
   note?: string;
+  /** With --repeat: how many runs this row is the median of, and the range of their ops/s. */
+  repeats?: number;
+  opsPerSecRange?: [number, number];
 }

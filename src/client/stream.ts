@@ -4,8 +4,14 @@
 // across streams, so calls are spread over several streams (the least busy
 // one, opening another while every open one has `perStream` in flight).
 import type * as grpc from '@grpc/grpc-js';
+import { performance } from 'node:perf_hooks';
 
-/** One answer of NextStream, as decoded by the client's loader. */
+/**
+ * One answer of NextStream as the client's loader decodes it (proto.ts:
+ * `defaults: true`, so every field is present: code a number, message and
+ * leader strings, first a decimal string). Handed on as decoded: copying it
+ * field by field cost a measurable share of the client's time per call.
+ */
 export interface StreamAnswer {
   code: number;
   message: string;
@@ -17,6 +23,9 @@ export interface StreamAnswer {
 interface Pending {
   resolve: (a: StreamAnswer) => void;
   reject: (e: Error) => void;
+  /** performance.now() past which the request has timed out. */
+  deadline: number;
+  timeoutMs: number;
 }
 
 interface OneStream {
@@ -27,9 +36,18 @@ interface OneStream {
 
 type StreamFactory = () => grpc.ClientDuplexStream<object, Record<string, unknown>>;
 
+/** Grace past a request's timeout before the client gives up on it (the server's own bound fires first). */
+const TIMEOUT_GRACE_MS = 50;
+
 export class StreamPool {
   private readonly streams: OneStream[] = [];
   private nextId = 1;
+  private pendingCount = 0;
+  // One timer for the whole pool, armed at the earliest deadline in flight:
+  // a timer per request (set, then cleared on the answer) cost more CPU
+  // than the rest of the client's work per call.
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timerAt = Infinity;
 
   constructor(
     private readonly open: StreamFactory,
@@ -39,15 +57,14 @@ export class StreamPool {
 
   /** Requests in flight over every stream of the pool. */
   get inFlight(): number {
-    let n = 0;
-    for (const s of this.streams) n += s.pending.size;
-    return n;
+    return this.pendingCount;
   }
 
   /**
    * Sends one request; resolves with its answer (whatever its code), rejects
    * with the stream's error (a grpc ServiceError when the stream ended with a
-   * status) if the stream dies first, or on abort.
+   * status) if the stream dies first, with StreamTimeout when no answer came
+   * within `timeoutMs` (a hung node: paused, black-holed), or on abort.
    */
   send(
     sequence: string,
@@ -57,33 +74,27 @@ export class StreamPool {
   ): Promise<StreamAnswer> {
     const s = this.pick();
     const id = String(this.nextId++);
+    const deadline = performance.now() + Math.max(1, timeoutMs) + TIMEOUT_GRACE_MS;
     return new Promise<StreamAnswer>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | null = null;
-      let onAbort: (() => void) | null = null;
-      const settle = (): void => {
-        s.pending.delete(id);
-        if (timer !== null) clearTimeout(timer);
-        if (onAbort !== null) signal?.removeEventListener('abort', onAbort);
-      };
-      s.pending.set(id, {
-        resolve: (a) => {
-          settle();
-          resolve(a);
-        },
-        reject: (e) => {
-          settle();
-          reject(e);
-        },
-      });
-      // A client-side bound too: a hung node (paused, black-holed) never answers.
-      timer = setTimeout(
-        () => s.pending.get(id)?.reject(new StreamTimeout(timeoutMs)),
-        Math.max(1, timeoutMs) + 50,
-      );
+      const entry: Pending = { resolve, reject, deadline, timeoutMs };
       if (signal !== undefined) {
-        onAbort = () => s.pending.get(id)?.reject(new Error('aborted'));
+        const onAbort = (): void => {
+          if (this.take(s, id) !== undefined) reject(new Error('aborted'));
+        };
         signal.addEventListener('abort', onAbort, { once: true });
+        const done = (): void => signal.removeEventListener('abort', onAbort);
+        entry.resolve = (a) => {
+          done();
+          resolve(a);
+        };
+        entry.reject = (e) => {
+          done();
+          reject(e);
+        };
       }
+      s.pending.set(id, entry);
+      this.pendingCount++;
+      if (deadline < this.timerAt) this.armTimer(deadline);
       s.call.write({ id, sequence, count, timeout_ms: Math.max(1, Math.floor(timeoutMs)) });
     });
   }
@@ -91,6 +102,7 @@ export class StreamPool {
   /** Ends every stream; requests in flight fail with `reason`. */
   close(reason: Error = new Error('stream pool closed')): void {
     for (const s of this.streams.splice(0)) this.kill(s, reason);
+    this.stopTimer();
   }
 
   private pick(): OneStream {
@@ -111,21 +123,25 @@ export class StreamPool {
     const call = this.open();
     const s: OneStream = { call, pending: new Map(), dead: false };
     call.on('data', (r: Record<string, unknown>) => {
-      const p = s.pending.get(String(r.id));
+      // The loader's shape (see StreamAnswer): id is a uint64, a decimal string.
+      const p = this.take(s, r.id as string);
       if (p === undefined) return; // timed out or aborted: the late answer is dropped
-      p.resolve({
-        code: Number(r.code ?? 0),
-        message: String(r.message ?? ''),
-        first: r.first,
-        count: r.count,
-        leader: String(r.leader ?? ''),
-      });
+      p.resolve(r as unknown as StreamAnswer);
     });
     call.on('error', (e: Error) => this.kill(s, e));
     call.on('end', () => this.kill(s, new Error('the server ended the stream')));
     // 'status' with OK after 'end': nothing more to do.
     this.streams.push(s);
     return s;
+  }
+
+  /** Removes request `id` of stream `s` from what is in flight; undefined if it already left. */
+  private take(s: OneStream, id: string): Pending | undefined {
+    const p = s.pending.get(id);
+    if (p === undefined) return undefined;
+    s.pending.delete(id);
+    if (--this.pendingCount === 0) this.stopTimer();
+    return p;
   }
 
   private kill(s: OneStream, reason: Error): void {
@@ -139,7 +155,34 @@ export class StreamPool {
         // already gone
       }
     }
-    for (const p of [...s.pending.values()]) p.reject(reason);
+    for (const id of [...s.pending.keys()]) this.take(s, id)?.reject(reason);
+  }
+
+  private armTimer(at: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, at - performance.now()));
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+  }
+
+  /** Fails every request past its deadline, then re-arms at the earliest one left. */
+  private expire(): void {
+    this.timer = null;
+    this.timerAt = Infinity;
+    const now = performance.now();
+    let earliest = Infinity;
+    for (const s of this.streams) {
+      for (const [id, p] of s.pending) {
+        if (p.deadline <= now) this.take(s, id)?.reject(new StreamTimeout(p.timeoutMs));
+        else if (p.deadline < earliest) earliest = p.deadline;
+      }
+    }
+    if (earliest !== Infinity && this.pendingCount > 0) this.armTimer(earliest);
   }
 }
 

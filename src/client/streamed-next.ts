@@ -27,38 +27,28 @@ export class StreamedNext {
   /**
    * One attempt over the leader's stream pool. Null: a retryable failure
    * (redirect, stream broken, timeout); the caller continues on the unary
-   * path, which follows redirects and backs off.
+   * path, which follows redirects and backs off. (A plain promise chain,
+   * not an async function: one promise less per call on the hot path.)
    */
-  async attempt(
+  attempt(
     leader: string,
     sequence: string,
     count: number,
     deadlineMs: number,
     signal: AbortSignal | undefined,
   ): Promise<NextResult | null> {
-    if (this.router.closed) throw this.router.closedError(0);
-    if (signal?.aborted) throw this.router.cancelled(0, signal.reason);
-    let answer: StreamAnswer;
-    try {
-      answer = await this.poolFor(leader).send(
-        sequence,
-        count,
-        attemptTimeoutMs(deadlineMs, this.limits.attemptTimeoutMs),
-        signal,
+    if (this.router.closed) return Promise.reject(this.router.closedError(0));
+    if (signal?.aborted) return Promise.reject(this.router.cancelled(0, signal.reason));
+    return this.poolFor(leader)
+      .send(sequence, count, attemptTimeoutMs(deadlineMs, this.limits.attemptTimeoutMs), signal)
+      .then(
+        (answer) => this.answered(answer, leader, count),
+        (e: unknown) => this.failed(e, leader, signal),
       );
-    } catch (e) {
-      if (signal?.aborted) throw this.router.cancelled(1, e);
-      if (this.router.closed) throw this.router.closedError(1);
-      const err = asServiceError(e);
-      if (err?.code === GrpcStatus.UNIMPLEMENTED) {
-        this.noStreams.add(leader);
-      } else if (err !== null && err.code === GrpcStatus.UNAVAILABLE) {
-        // The stream ended with a redirect (or "no leader known"): its status
-        // carries the same trailing metadata as a unary answer.
-        this.router.replaceLeader(leader, leaderHintOf(err));
-      }
-      return null;
-    }
+  }
+
+  /** The result of an answer; null when the client retries its code, else it throws. */
+  private answered(answer: StreamAnswer, leader: string, count: number): NextResult | null {
     if (answer.code === GrpcStatus.OK) return nextResult(answer, count, leader);
     if (isRetryable(answer.code)) {
       if (answer.code === GrpcStatus.UNAVAILABLE) {
@@ -72,6 +62,21 @@ export class StreamedNext {
       attempts: 1,
       details: answer.message,
     });
+  }
+
+  /** The stream failed (or the call was aborted): what the router learns, then null or a throw. */
+  private failed(e: unknown, leader: string, signal: AbortSignal | undefined): null {
+    if (signal?.aborted) throw this.router.cancelled(1, e);
+    if (this.router.closed) throw this.router.closedError(1);
+    const err = asServiceError(e);
+    if (err?.code === GrpcStatus.UNIMPLEMENTED) {
+      this.noStreams.add(leader);
+    } else if (err !== null && err.code === GrpcStatus.UNAVAILABLE) {
+      // The stream ended with a redirect (or "no leader known"): its status
+      // carries the same trailing metadata as a unary answer.
+      this.router.replaceLeader(leader, leaderHintOf(err));
+    }
+    return null;
   }
 
   /** Ends every stream; calls in flight on them fail. */

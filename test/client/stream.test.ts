@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RaftseqError, SequenceClient } from '../../src/index.js';
 import type { SequenceClientOptions } from '../../src/index.js';
@@ -163,6 +164,27 @@ describe('SequenceClient over NextStream', () => {
     await c.next('s');
     const r = await c.next('s');
     expect(r.count).toBe(1);
+  });
+
+  it('every hung stream answer times out, each by its own deadline', async () => {
+    // The pool keeps one timer, at the earliest deadline in flight: once it
+    // fires it must re-arm for the later ones.
+    const serve = servingNext(1n);
+    const leader = await node({
+      Next: (req, call) =>
+        call.method === 'NextStreamRequest' ? { hang: true } : serve(req, call),
+    });
+    const c = client({ endpoints: [leader.address], transport: 'stream', attemptTimeoutMs: 200 });
+    await c.next('s');
+    const calls = [];
+    for (let i = 0; i < 3; i++) {
+      calls.push(c.next('s')); // deadlines 100 ms apart
+      await sleep(100);
+    }
+    const results = await Promise.all(calls);
+    expectDisjoint(results);
+    expect(leader.callsOf('NextStreamRequest')).toHaveLength(3);
+    expect(leader.callsOf('Next')).toHaveLength(4); // each fell back to unary
   });
 
   it('close() fails calls in flight on streams with CANCELLED', async () => {

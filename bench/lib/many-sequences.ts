@@ -1,0 +1,175 @@
+// Many sequences: `n` are created through SequenceClient (count=1 calls,
+// 256 in flight), then memory, a restart of every node and a new member's
+// catch-up are measured. While creating, every node's RSS is sampled (the
+// peak), and the metrics tell elections and lease losses apart from a slow
+// creation.
+import { spawnSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SequenceClient } from '../../src/client/index.js';
+import type { LoadGen } from './loadgen-driver.js';
+import { loud } from './peers.js';
+import { rssBytes } from './procstat.js';
+import { joinMember, leaderOf, waitServing, type RaftseqCluster } from './raftseq-cluster.js';
+import { scrape, sumOf } from './scrape.js';
+import type { Job, Target } from './types.js';
+
+/** Per node: the leader changes it saw, and the Next calls it refused for want of a lease. */
+async function clusterCounters(
+  cluster: RaftseqCluster,
+): Promise<Map<string, { leaderChanges: number; leaseLosses: number }>> {
+  const out = new Map<string, { leaderChanges: number; leaseLosses: number }>();
+  for (const m of cluster.nodes) {
+    if (m.proc === null || m.metricsPort === null) continue;
+    const s = await scrape(m.metricsPort).catch(() => null);
+    if (s === null) continue;
+    out.set(m.id, {
+      leaderChanges: sumOf(s, 'raftseq_leader_changes_total'),
+      leaseLosses: sumOf(s, 'raftseq_next_requests_total', 'outcome="lease_expired"'),
+    });
+  }
+  return out;
+}
+
+/** Elections (the most leader changes any node saw) and lease losses (all nodes) between two readings. */
+function countersDelta(
+  a: Map<string, { leaderChanges: number; leaseLosses: number }>,
+  b: Map<string, { leaderChanges: number; leaseLosses: number }>,
+): { elections: number; leaseLosses: number } {
+  let elections = 0;
+  let leaseLosses = 0;
+  for (const [id, end] of b) {
+    const start = a.get(id) ?? { leaderChanges: 0, leaseLosses: 0 };
+    elections = Math.max(elections, end.leaderChanges - start.leaderChanges);
+    leaseLosses += end.leaseLosses - start.leaseLosses;
+  }
+  return { elections, leaseLosses };
+}
+
+async function heapUsed(cluster: RaftseqCluster, id: string): Promise<number | null> {
+  const port = cluster.node(id).metricsPort;
+  if (port === null) return null;
+  const s = await scrape(port).catch(() => null);
+  return s === null ? null : sumOf(s, 'nodejs_heap_size_used_bytes');
+}
+
+export async function measureManySequences(
+  lg: LoadGen,
+  cluster: RaftseqCluster,
+  n: number,
+  maxMs: number,
+  log: (msg: string) => void,
+): Promise<Record<string, number | string | null>> {
+  await waitServing(cluster); // serving before the clock starts
+  const leader = await leaderOf(cluster);
+  const heap0 = await heapUsed(cluster, leader.id);
+  const counters0 = await clusterCounters(cluster);
+  log(
+    `creating ${n.toLocaleString('en-US')} sequences (count=1 each, SequenceClient, 256 in flight) ...`,
+  );
+  // Through the client library, which retries UNAVAILABLE (say, a lease
+  // renewal that came late on a loaded leader) with backoff as users'
+  // code would, so every name is created once rather than skipped.
+  const target: Target = {
+    kind: 'client',
+    endpoints: cluster.endpoints,
+    sequence: 'm.',
+    count: 1,
+    transport: 'stream',
+    names: n,
+  };
+  const j: Job = {
+    id: 'million',
+    target,
+    concurrency: 256,
+    warmupMs: 0,
+    durationMs: maxMs, // bounded: stops at whichever comes first
+    maxOps: n,
+  };
+  let peakLeader = 0;
+  let peakAny = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      for (const m of cluster.nodes) {
+        const rss = m.proc?.pid ? (rssBytes(m.proc.pid) ?? 0) : 0;
+        peakAny = Math.max(peakAny, rss);
+        if (m.id === leader.id) peakLeader = Math.max(peakLeader, rss);
+      }
+      await sleep(250);
+    }
+  })();
+  const r = await lg.run(j, () => cluster.pids());
+  sampling = false;
+  await sampler;
+  const createSec = r.result.elapsedMs / 1000;
+  const changes = countersDelta(counters0, await clusterCounters(cluster));
+  await sleep(1500);
+  const inState = await (async () => {
+    const c = new SequenceClient({ endpoints: cluster.endpoints, deadlineMs: 10_000 });
+    try {
+      return Number((await c.clusterStatus()).sequences);
+    } finally {
+      c.close();
+    }
+  })();
+  log(
+    `created ${r.result.ops} in ${createSec.toFixed(1)} s (${r.result.errors} errors); ` +
+      `${inState} sequences in the state machine`,
+  );
+  const restRss = rssBytes(cluster.node(leader.id).proc?.pid ?? 0);
+  const heap1 = await heapUsed(cluster, leader.id);
+  const rss: Record<string, number | null> = {};
+  for (const m of cluster.nodes) rss[m.id] = m.proc?.pid ? rssBytes(m.proc.pid) : null;
+  const du = (): number =>
+    Number(spawnSync('du', ['-sb', cluster.dir], { encoding: 'utf8' }).stdout.split('\t')[0]) || 0;
+  // Graceful stop of every node, then a restart of all: time until a Next
+  // on an existing sequence is served again.
+  const stopT0 = Date.now();
+  await Promise.all(cluster.nodes.map((m) => cluster.terminate(m.id)));
+  const stopMs = Date.now() - stopT0;
+  const diskBytes = du();
+  const restartT0 = Date.now();
+  await Promise.all(cluster.nodes.map((m) => cluster.restart(m.id)));
+  await waitServing(cluster, 60_000);
+  const c = new SequenceClient({ endpoints: cluster.endpoints, deadlineMs: 60_000 });
+  await c.next('m.0');
+  c.close();
+  const restartMs = Date.now() - restartT0;
+  await sleep(1000);
+  const rssAfter: Record<string, number | null> = {};
+  for (const m of cluster.nodes) rssAfter[m.id] = m.proc?.pid ? rssBytes(m.proc.pid) : null;
+  // A new member catches up from an empty directory (snapshot of every
+  // sequence, then the log) until the leader promotes it to voter.
+  const newId = `n${cluster.nodes.length + 1}`;
+  log(`adding ${newId} with an empty directory ...`);
+  const joinMs = await joinMember(cluster, newId).catch((e: Error) => {
+    loud(`join with ${n} sequences failed: ${e.message}`);
+    return null;
+  });
+  const maxRss = Math.max(...Object.values(rss).map((x) => x ?? 0));
+  const maxRssAfter = Math.max(...Object.values(rssAfter).map((x) => x ?? 0));
+  const created = r.result.ops;
+  return {
+    sequences: created,
+    sequencesInState: inState,
+    errors: r.result.errors,
+    createSeconds: Number(createSec.toFixed(1)),
+    createPerSec: Math.round(created / createSec),
+    firstErrors: r.result.firstErrors.join(' | ') || null,
+    electionsWhileCreating: changes.elections,
+    leaseLossesWhileCreating: changes.leaseLosses,
+    peakRssBytes: peakLeader,
+    peakRssAnyNodeBytes: peakAny,
+    restRssBytes: restRss,
+    heapBytesPerSequence:
+      heap0 === null || heap1 === null || created === 0
+        ? null
+        : Math.round((heap1 - heap0) / created),
+    maxRssMiB: Math.round(maxRss / 2 ** 20),
+    maxRssAfterRestartMiB: Math.round(maxRssAfter / 2 ** 20),
+    dataDirsMiB: Math.round(diskBytes / 2 ** 20),
+    gracefulStopAllMs: stopMs,
+    restartToServingMs: restartMs,
+    newMemberCatchUpMs: joinMs,
+  };
+}
