@@ -2,7 +2,8 @@
 # Builds the raftseq node image (default tag raftseq:local) from the host-built
 # app: makes sure the base image exists (deploy/build-base-image.sh), builds
 # dist/ when missing, stages package.json, bin/, dist/, proto/, production
-# node_modules/ and the healthcheck into a small context, then `docker build`.
+# node_modules/, the healthcheck and the TLS init script into a small
+# context, then `docker build`.
 #
 # Usage: deploy/build-image.sh   Env: RAFTSEQ_IMAGE (tag), DOCKER (client)
 set -euo pipefail
@@ -25,7 +26,7 @@ cp package.json package-lock.json "$CTX/"
 cp -r bin proto "$CTX/"
 mkdir -p "$CTX/dist" "$CTX/deploy"
 cp -r dist/src "$CTX/dist/"
-cp deploy/healthcheck.mjs "$CTX/deploy/"
+cp deploy/healthcheck.mjs deploy/tls-init.sh "$CTX/deploy/"
 cp -a node_modules "$CTX/"
 # Only the runtime dependencies go into the image (offline: nothing is fetched).
 (cd "$CTX" && npm prune --omit=dev --ignore-scripts --no-audit --no-fund --offline \

@@ -10,6 +10,12 @@
 // cgroup freezer: docker pause), and partitions with iptables inside the
 // containers (NET_ADMIN), which cut peer traffic only: clients come in through
 // the published port from the network's gateway and are never blocked.
+//
+// With `tls` (jepsen-lite --tls), every node serves TLS on its one port with
+// its own member certificate (issued on demand, spares included, by
+// scripts/local-tls.ts), peers speak mutual TLS, and the test's clients use
+// clientOptions(): the CA for Next and Status, the admin certificate for
+// membership and leadership changes.
 
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -17,9 +23,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { GenericContainer, Network, Wait } from 'testcontainers';
 import type { StartedNetwork, StartedTestContainer } from 'testcontainers';
+import type { ClientTls } from '../../src/index.js';
+import { ensureMemberCert, type LocalTls } from '../../scripts/local-tls.js';
 import { nodeStatus, type StatusReply } from '../support/node-rpc.js';
 import { reservePorts, type PortReservation } from '../support/ports.js';
 
@@ -29,6 +38,8 @@ export const DOCKER =
   process.env['DOCKER'] ?? (existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker');
 export const IMAGE = process.env['RAFTSEQ_IMAGE'] ?? 'raftseq:local';
 const PORT = 7000;
+/** Where a node finds its TLS files in its container. */
+const TLS_DIR = '/etc/raftseq/tls';
 
 export async function docker(...args: string[]): Promise<string> {
   const { stdout } = await run(DOCKER, args, { maxBuffer: 64 * 1024 * 1024 });
@@ -56,6 +67,8 @@ export interface DockerClusterOptions {
   heartbeatIntervalMs: number;
   /** Prefix of container names and of the network name. */
   name: string;
+  /** Serve TLS with certificates from this directory (a CA in it already); default plaintext. */
+  tls?: LocalTls;
 }
 
 export class DockerCluster {
@@ -64,10 +77,60 @@ export class DockerCluster {
   /** Pairs of node ids that cannot talk ("a|b" with a < b). */
   private cut = new Set<string>();
 
+  /** How the test dials the nodes for its own status checks (plaintext, or TLS trusting the CA). */
+  private readonly credentials: grpc.ChannelCredentials;
+
   private constructor(
     readonly opts: DockerClusterOptions,
     readonly network: StartedNetwork,
-  ) {}
+  ) {
+    this.credentials =
+      opts.tls === undefined
+        ? grpc.credentials.createInsecure()
+        : grpc.credentials.createSsl(readFileSync(opts.tls.ca));
+  }
+
+  /**
+   * What a SequenceClient of the test needs to reach the nodes: nothing in
+   * plaintext; with TLS the CA, and for 'admin' (membership, leadership) the
+   * admin certificate too.
+   */
+  clientOptions(role: 'client' | 'admin'): { tls?: ClientTls } {
+    const tls = this.opts.tls;
+    if (tls === undefined) return {};
+    const ca = readFileSync(tls.ca);
+    if (role === 'client') return { tls: { ca } };
+    return { tls: { ca, cert: readFileSync(tls.admin.cert), key: readFileSync(tls.admin.key) } };
+  }
+
+  /**
+   * The serve flags and files for node `id`'s TLS (none in plaintext). Its
+   * certificate names it as the peers dial it (its network alias) and as
+   * clients on this host do (127.0.0.1, the published port).
+   */
+  private async tlsFor(id: string): Promise<{
+    args: string[];
+    env: Record<string, string>;
+    files: { source: string; target: string; mode: number }[];
+  }> {
+    const tls = this.opts.tls;
+    if (tls === undefined) return { args: [], env: {}, files: [] };
+    await ensureMemberCert(tls.dir, { id, hosts: [id, '127.0.0.1'] });
+    const own = tls.member(id);
+    const at = (name: string): string => `${TLS_DIR}/${name}`;
+    return {
+      args: ['--cert', at('cert.pem'), '--key', at('key.pem'), '--ca', at('ca.pem')],
+      // The image's HEALTHCHECK dials the node: over TLS, trusting the CA.
+      env: { RAFTSEQ_HEALTH_CA: at('ca.pem') },
+      // Copied in as root; the node runs as the image's `node` user, so the
+      // key must be readable by others in this throw-away test container.
+      files: [
+        { source: own.cert, target: at('cert.pem'), mode: 0o444 },
+        { source: own.key, target: at('key.pem'), mode: 0o444 },
+        { source: tls.ca, target: at('ca.pem'), mode: 0o444 },
+      ],
+    };
+  }
 
   static async start(opts: DockerClusterOptions): Promise<DockerCluster> {
     process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
@@ -117,6 +180,8 @@ export class DockerCluster {
       '--enable-fault-injection',
     ];
     if (initialCluster !== null) args.push('--initial-cluster', initialCluster);
+    const tls = await this.tlsFor(id);
+    args.push(...tls.args);
     const container = new GenericContainer(IMAGE)
       .withName(`${this.opts.name}-${id}`)
       .withNetwork(this.network)
@@ -124,6 +189,8 @@ export class DockerCluster {
       .withExposedPorts({ container: PORT, host: hostPort })
       .withAddedCapabilities('NET_ADMIN')
       .withCommand(args)
+      .withCopyFilesToContainer(tls.files)
+      .withEnvironment(tls.env)
       .withWaitStrategy(Wait.forLogMessage(/"msg":"serving"/))
       .withStartupTimeout(30_000);
     await ports.release(hostPort);
@@ -292,7 +359,7 @@ export class DockerCluster {
     const answers = await Promise.all(
       this.members
         .filter((n) => n.up && !n.paused)
-        .map((n) => nodeStatus(n.addr, 800).catch(() => null)),
+        .map((n) => nodeStatus(n.addr, 800, this.credentials).catch(() => null)),
     );
     let best: StatusReply | null = null;
     for (const a of answers) {

@@ -176,6 +176,7 @@ export const membership: Nemesis = async (ctx) => {
   await sleep(1000);
   const admin = new SequenceClient({
     endpoints: c.endpoints,
+    ...c.clientOptions('admin'),
     deadlineMs: 4000,
     attemptTimeoutMs: 800,
   });
@@ -214,6 +215,7 @@ export async function reconcileMembers(ctx: FaultCtx, notes: string[]): Promise<
   const deadline = Date.now() + 10_000;
   const admin = new SequenceClient({
     endpoints: c.endpoints,
+    ...c.clientOptions('admin'),
     deadlineMs: 3000,
     attemptTimeoutMs: 800,
   });
@@ -266,7 +268,12 @@ export const handover: Nemesis = async (ctx) => {
   await c.pause(paused);
   const notes: string[] = [];
   const admin = (): SequenceClient =>
-    new SequenceClient({ endpoints: c.endpoints, deadlineMs: 8000, attemptTimeoutMs: 3000 });
+    new SequenceClient({
+      endpoints: c.endpoints,
+      ...c.clientOptions('admin'),
+      deadlineMs: 8000,
+      attemptTimeoutMs: 3000,
+    });
   /** `op` now, and again about when the first attempt times out; both awaited. */
   const twice = async (
     what: string,

@@ -12,17 +12,23 @@
 // scenario),
 // --time-limit S (per scenario, default 30), --nodes N (override),
 // --seed N, --clients-per-node N, --min-values N (fail when fewer values were
-// checked in total), --build (rebuild the image first), --reports DIR.
+// checked in total), --build (rebuild the image first), --reports DIR,
+// --tls (every node serves TLS with its own member certificate, peers speak
+// mutual TLS, the clients trust the run's CA and the admin calls of the
+// nemeses use an admin certificate; reports end in "-tls").
 // Needs: a Docker engine, images from deploy/build-image.sh (built when
 // missing). Exit 0 only if every history is valid and every cluster recovered.
 
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, promisify } from 'node:util';
 import { SequenceClient } from '../../src/index.js';
+import { silenceIpServernameWarning } from '../../src/security/tls.js';
+import { ensureLocalTls, type LocalTls } from '../../scripts/local-tls.js';
 import { formatReport } from '../support/checker.js';
 import { History, now, readHistory, toJsonl } from '../support/history.js';
 import type { Op } from '../support/history.js';
@@ -52,6 +58,7 @@ interface Options {
   minValues: bigint;
   build: boolean;
   reports: string;
+  tls: boolean;
 }
 
 interface ScenarioOutcome {
@@ -76,6 +83,7 @@ function parseOptions(argv: string[]): Options {
       'clients-per-node': { type: 'string', default: '3' },
       'min-values': { type: 'string', default: '0' },
       build: { type: 'boolean', default: false },
+      tls: { type: 'boolean', default: false },
       reports: { type: 'string', default: join(here, 'reports') },
       help: { type: 'boolean', default: false },
     },
@@ -85,7 +93,7 @@ function parseOptions(argv: string[]): Options {
     process.stdout.write(
       'usage: npm run test:jepsen -- [--scenario NAME[,NAME..]|all] [--time-limit S] [--nodes N]\n' +
         '         [--seed N] [--clients-per-node N] [--min-values N] [--build]\n' +
-        '         [--reports DIR]\n' +
+        '         [--reports DIR] [--tls]\n' +
         'all: the checker self-test, then every scenario\n' +
         `scenarios: self-test, ${Object.keys(SCENARIOS).join(', ')}\n`,
     );
@@ -116,6 +124,7 @@ function parseOptions(argv: string[]): Options {
     minValues: BigInt(int(values['min-values'], 'min-values')),
     build: values.build,
     reports: resolve(values.reports),
+    tls: values.tls,
   };
 }
 
@@ -288,23 +297,39 @@ async function runScenario(name: string, o: Options, index: number): Promise<Sce
   const seed = o.seed + index;
   const rng = new Prng(seed);
   const ts = stamp();
-  const dir = join(o.reports, `${ts}-${name}`);
+  const label = o.tls ? `${name}+tls` : name;
+  const dir = join(o.reports, `${ts}-${o.tls ? `${name}-tls` : name}`);
   mkdirSync(dir, { recursive: true });
-  const log = (msg: string): void => console.log(`[${name}] ${msg}`);
-  log(`${def.about}; ${nodes} nodes, ${o.timeLimitS} s, seed ${seed}`);
+  const log = (msg: string): void => console.log(`[${label}] ${msg}`);
+  log(`${def.about}; ${nodes} nodes, ${o.timeLimitS} s, seed ${seed}${o.tls ? ', TLS' : ''}`);
 
   const t0 = Date.now();
-  const cluster = await DockerCluster.start({
-    size: nodes,
-    electionTimeoutMs: ELECTION_MS,
-    heartbeatIntervalMs: HEARTBEAT_MS,
-    name: `jl-${ts.toLowerCase().replace(/[^a-z0-9]/g, '')}-${name}`,
-  });
+  // A CA and an admin certificate for this run only (members get theirs as
+  // their containers start); removed at the end, never in the report.
+  const tlsDir = o.tls ? mkdtempSync(join(tmpdir(), 'raftseq-jepsen-tls-')) : null;
+  let cluster: DockerCluster;
+  try {
+    const tls: LocalTls | null = tlsDir === null ? null : (await ensureLocalTls(tlsDir, [])).tls;
+    cluster = await DockerCluster.start({
+      size: nodes,
+      electionTimeoutMs: ELECTION_MS,
+      heartbeatIntervalMs: HEARTBEAT_MS,
+      name: `jl-${ts.toLowerCase().replace(/[^a-z0-9]/g, '')}-${name}`,
+      ...(tls !== null ? { tls } : {}),
+    });
+  } catch (e) {
+    if (tlsDir !== null) rmSync(tlsDir, { recursive: true, force: true });
+    throw e;
+  }
   let outcome: ScenarioOutcome | null = null;
   try {
     const leader = await cluster.waitLeader(20_000);
     // Serving before the load starts: one Next answered (not part of the history).
-    const probe = new SequenceClient({ endpoints: cluster.endpoints, deadlineMs: 20_000 });
+    const probe = new SequenceClient({
+      endpoints: cluster.endpoints,
+      ...cluster.clientOptions('client'),
+      deadlineMs: 20_000,
+    });
     try {
       await probe.next('warmup-probe');
     } finally {
@@ -330,6 +355,7 @@ async function runScenario(name: string, o: Options, index: number): Promise<Sce
       attemptTimeoutMs: 500,
       batchProbability: 0.25,
       maxBatch: 400,
+      ...cluster.clientOptions('client'),
     });
     timeline.begin('healthy', 'healthy', false);
     await sleep(2000);
@@ -368,12 +394,13 @@ async function runScenario(name: string, o: Options, index: number): Promise<Sce
     await cluster.saveLogs(dir);
     const { analysis, picture } = await writeReport(
       dir,
-      `jepsen-lite ${name}: ${def.about} (${nodes} nodes)`,
+      `jepsen-lite ${label}: ${def.about} (${nodes} nodes${o.tls ? ', TLS' : ''})`,
       history.ops,
       timeline.phases,
       {
         scenario: name,
         about: def.about,
+        tls: o.tls,
         nodes,
         seed,
         timeLimitS: o.timeLimitS,
@@ -386,7 +413,7 @@ async function runScenario(name: string, o: Options, index: number): Promise<Sce
       },
     );
     const s = analysis.summary;
-    log(formatReport(analysis.check).trimEnd().split('\n').slice(0, 12).join(`\n[${name}] `));
+    log(formatReport(analysis.check).trimEnd().split('\n').slice(0, 12).join(`\n[${label}] `));
     for (const p of analysis.phases) {
       log(
         `  ${p.fromS.toFixed(1).padStart(5)}-${p.toS.toFixed(1).padEnd(5)} ${p.label.padEnd(44).slice(0, 44)} ` +
@@ -398,7 +425,7 @@ async function runScenario(name: string, o: Options, index: number): Promise<Sce
     }
     log(`report: ${relative(root, dir)} (picture ${relative(root, picture)})`);
     outcome = {
-      scenario: name,
+      scenario: label,
       nodes,
       dir,
       picture,
@@ -411,7 +438,7 @@ async function runScenario(name: string, o: Options, index: number): Promise<Sce
     log(`ERROR: ${msg}`);
     await cluster.saveLogs(dir).catch(() => undefined);
     outcome = {
-      scenario: name,
+      scenario: label,
       nodes,
       dir,
       picture: '',
@@ -422,6 +449,7 @@ async function runScenario(name: string, o: Options, index: number): Promise<Sce
     };
   } finally {
     await cluster.stop();
+    if (tlsDir !== null) rmSync(tlsDir, { recursive: true, force: true });
   }
   return outcome;
 }
@@ -439,7 +467,11 @@ async function checkRecovery(cluster: DockerCluster): Promise<{ ok: boolean; det
   } catch {
     return { ok: false, detail: 'no leader within 15 s after healing everything' };
   }
-  const client = new SequenceClient({ endpoints: cluster.endpoints, deadlineMs: 10_000 });
+  const client = new SequenceClient({
+    endpoints: cluster.endpoints,
+    ...cluster.clientOptions('client'),
+    deadlineMs: 10_000,
+  });
   try {
     const r = await client.next('recovery-probe');
     const served = Date.now() - t0;
@@ -485,6 +517,8 @@ async function checkRecovery(cluster: DockerCluster): Promise<{ ok: boolean; det
 async function main(): Promise<number> {
   const o = parseOptions(process.argv.slice(2));
   process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
+  // Clients dial the published ports by IP over TLS; Node's DEP0123 about it is noise.
+  if (o.tls) silenceIpServernameWarning();
   mkdirSync(o.reports, { recursive: true });
   const outcomes: ScenarioOutcome[] = [];
   const needsDocker = o.scenarios.some((s) => s !== 'self-test');

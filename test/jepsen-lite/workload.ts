@@ -5,7 +5,7 @@
 // fail / info). Bounded: stops when told to, or at `untilMs` in any case.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SequenceClient } from '../../src/index.js';
+import { SequenceClient, type ClientTls } from '../../src/index.js';
 import type { History } from '../support/history.js';
 import { Prng } from '../support/prng.js';
 
@@ -24,6 +24,8 @@ export interface WorkloadOptions {
   /** Probability of a batch (1..maxBatch values) instead of a single value. */
   batchProbability: number;
   maxBatch: number;
+  /** TLS towards the nodes (jepsen-lite --tls); default plaintext. */
+  tls?: ClientTls;
 }
 
 export interface Workload {
@@ -44,6 +46,7 @@ export function startWorkload(o: WorkloadOptions): Workload {
         deadlineMs: o.deadlineMs,
         attemptTimeoutMs: o.attemptTimeoutMs,
         backoff: { initialMs: 20, maxMs: 200 },
+        ...(o.tls !== undefined ? { tls: o.tls } : {}),
       });
       clients.push(client);
       const rng = new Prng(o.seed * 1000 + process);
