@@ -19,7 +19,7 @@ import { startNode, type RunningNode } from '../../src/server/start.js';
 import { SEQUENCER_SERVICE } from '../../src/server/health.js';
 import { healthStatus, setFault } from '../support/node-rpc.js';
 import { reservePorts } from '../support/ports.js';
-import { waitUntil } from '../support/wait.js';
+import { waitFor, waitUntil } from '../support/wait.js';
 
 const bounds: HealthBounds = { maxLagEntries: 100, maxLeaderSilenceMs: 1000 };
 const follower: HealthFacts = {
@@ -141,8 +141,6 @@ describe('health of real nodes', () => {
         advertise: `127.0.0.1:${reserved.ports[i]}`,
         dataDir: join(dir, `n${i + 1}`),
         initialCluster: cluster,
-        electionTimeoutMs: 500,
-        heartbeatIntervalMs: 50,
         logLevel: 'silent',
         metricsListen: '127.0.0.1:0',
         enableFaultInjection: true,
@@ -163,7 +161,7 @@ describe('health of real nodes', () => {
       const all = await Promise.all(nodes.map((n) => healthStatus(addr(n), '')));
       return all.every((s) => s === 'SERVING');
     }, 'health "" SERVING everywhere');
-    const lead = leaderOf()!;
+    const lead = await waitFor(leaderOf, 'a leader with a lease');
     await waitUntil(
       async () => (await healthStatus(addr(lead), SEQUENCER_SERVICE)) === 'SERVING',
       'the leader serves Next',
@@ -189,7 +187,7 @@ describe('health of real nodes', () => {
   });
 
   it('a follower cut off from the others stops being ready (and stays live), then comes back', async () => {
-    const lead = leaderOf()!;
+    const lead = await waitFor(leaderOf, 'a leader with a lease');
     const cut = nodes.find((n) => n !== lead)!;
     const others = nodes.filter((n) => n !== cut);
     const rule = { drop: true, dropIncoming: true };
@@ -218,11 +216,11 @@ describe('health of real nodes', () => {
   });
 
   it('when the leader stops, Sequencer health moves to the new leader', async () => {
-    const old = leaderOf()!;
+    const old = await waitFor(leaderOf, 'a leader with a lease');
     await old.shutdown();
     nodes.splice(nodes.indexOf(old), 1);
     await waitUntil(() => leaderOf() !== undefined, 'a new leader');
-    const lead = leaderOf()!;
+    const lead = await waitFor(leaderOf, 'a leader with a lease');
     await waitUntil(
       async () => (await healthStatus(addr(lead), SEQUENCER_SERVICE)) === 'SERVING',
       'the new leader serves Next',

@@ -21,3 +21,23 @@ export async function waitUntil(
     await sleep(intervalMs);
   }
 }
+
+/** Resolves with `get()`'s first value that is not undefined; bounded like waitUntil. */
+export async function waitFor<T>(
+  get: () => T | undefined | Promise<T | undefined>,
+  what: string,
+  timeoutMs = 10_000,
+  intervalMs = 5,
+): Promise<T> {
+  let value: T | undefined;
+  await waitUntil(
+    async () => {
+      value = await get();
+      return value !== undefined;
+    },
+    what,
+    timeoutMs,
+    intervalMs,
+  );
+  return value as T;
+}
