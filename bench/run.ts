@@ -367,11 +367,11 @@ function measures(s: Servers, lg: LoadGen, workDir: string): { main: Measure[]; 
         }
       },
       warm: async () => {
-        const now = await jobNow().catch(() => null);
+        const now = await jobNow().catch(() => null); // no warm-up if the job cannot start
         if (now === null) return;
         await lg
           .run({ ...now, id: `${now.id}-warm`, warmupMs: 0, durationMs: 500 }, pids)
-          .catch(() => null);
+          .catch(() => null); // warm-up only: the measured run reports failures
       },
     };
   };

@@ -89,6 +89,7 @@ describe('NextStream on a real cluster', () => {
 
     // A follower that knows the leader (the restarted one may not yet).
     await waitUntil(
+      // not answering yet counts as not there yet
       async () => (await nodeStatus(follower.addr).catch(() => null))?.leader === leaderId,
       `${follower.id} to know the leader`,
       10_000,

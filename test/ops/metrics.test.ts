@@ -191,7 +191,7 @@ describe('metrics on --metrics-listen', () => {
     );
     const call = (sequence: string): Promise<grpc.ServiceError | null> =>
       new Promise((resolve) =>
-        raw.Next({ sequence, count: 1 }, (err: grpc.ServiceError | null) => resolve(err)),
+        raw['Next']!({ sequence, count: 1 }, (err: grpc.ServiceError | null) => resolve(err)),
       );
     expect((await call('orders'))?.code).toBe(grpc.status.UNAVAILABLE);
     expect((await call('bad name!'))?.code).toBe(grpc.status.INVALID_ARGUMENT);

@@ -71,7 +71,8 @@ export async function setFault(
 /** grpc.health.v1.Health/Check of `service` on the node at `addr`: SERVING, NOT_SERVING, ... */
 export async function healthStatus(addr: string, service = '', timeoutMs = 1000): Promise<string> {
   const client = new grpc.Client(addr, grpc.credentials.createInsecure());
-  const method = healthService.Check;
+  const method = healthService['Check'];
+  if (method === undefined) throw new Error('grpc-health-check has no Check method');
   try {
     const reply = await new Promise<{ status: string }>((resolve, reject) => {
       client.makeUnaryRequest(
