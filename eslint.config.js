@@ -40,6 +40,8 @@ export default defineConfig(
   {
     ignores: [
       'dist/',
+      // Written by scripts/proto-gen.mjs (proto-loader-gen-types); checked by CI.
+      'src/proto/generated/',
       'node_modules/',
       'coverage/',
       'data/',

@@ -21,7 +21,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { protoDir } from '../src/client/proto.js';
+import { protoDir } from '../src/proto/package-root.js';
 import { SequenceClient } from '../src/client/index.js';
 import { ChildProc } from '../test/support/process.js';
 import { renderChart } from './lib/chart.js';

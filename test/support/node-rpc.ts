@@ -5,7 +5,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
-import { raftseqServices } from '../../src/client/proto.js';
+import { raftseqApi } from '../../src/proto/load.js';
 import type { FaultRule } from '../../src/transport/grpc-transport.js';
 import { clientConstructor } from '../../src/transport/proto.js';
 
@@ -22,7 +22,7 @@ type Callback<T> = (err: grpc.ServiceError | null, reply: T) => void;
 type Unary<T> = (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<T>) => void;
 
 function unary<T>(
-  Ctor: grpc.ServiceClientConstructor,
+  Ctor: new (addr: string, credentials: grpc.ChannelCredentials) => grpc.Client,
   method: string,
   addr: string,
   req: object,
@@ -47,7 +47,7 @@ export function nodeStatus(
   timeoutMs = 500,
   credentials?: grpc.ChannelCredentials,
 ): Promise<StatusReply> {
-  return unary<StatusReply>(raftseqServices().Cluster, 'Status', addr, {}, timeoutMs, credentials);
+  return unary<StatusReply>(raftseqApi().Cluster, 'Status', addr, {}, timeoutMs, credentials);
 }
 
 /** Sets (or, with `{}`, clears) the fault rule of the node at `addr` towards `peer`. */
