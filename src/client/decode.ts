@@ -60,6 +60,8 @@ export interface ClusterStatus {
   members: MemberInfo[];
   /** The answering node's build and formats (null from a server that predates them). */
   build: NodeBuild | null;
+  /** The cluster the answering node belongs to; null while it knows none (or predates the field). */
+  clusterId: string | null;
 }
 
 /** A node's release, commit and format versions, as its Status reports them. */
@@ -158,6 +160,7 @@ export function toClusterStatus(r: StatusResponse__Output, endpoint: string): Cl
     sequences: toBigInt(r.sequences, 'sequences'),
     members: toMembers(r.members),
     build: toNodeBuild(r),
+    clusterId: str(r.cluster_id) || null,
   };
 }
 
