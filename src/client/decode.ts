@@ -160,7 +160,7 @@ export function toClusterStatus(r: StatusResponse__Output, endpoint: string): Cl
     sequences: toBigInt(r.sequences, 'sequences'),
     members: toMembers(r.members),
     build: toNodeBuild(r),
-    clusterId: str(r.cluster_id) || null,
+    clusterId: r.cluster_id === '' ? null : r.cluster_id,
   };
 }
 
