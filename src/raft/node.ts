@@ -362,6 +362,23 @@ export class RaftNode {
     if (this.role === 'leader' && pr !== undefined && pr.state === 'snapshot') pr.becomeProbe();
   }
 
+  /**
+   * The link to `id` broke (its process is gone: the connection was reset or
+   * refused). If `id` is our leader, campaign as soon as its lease can have
+   * run out, an election timeout after we last heard from it plus a little
+   * jitter (so two followers told at once rarely split the vote), instead of
+   * waiting out a randomized timeout of up to twice that. It changes nothing
+   * about voting: inLeaderContact() still refuses every vote until an
+   * election timeout after the last contact, so the lease holds. If the
+   * leader is alive after all, its next message resets the election clock
+   * as usual.
+   */
+  reportUnreachable(id: NodeId): void {
+    if (this.role !== 'follower' || this.leader !== id) return;
+    const soon = this.electionTick + this.rng.int(Math.max(1, Math.floor(this.electionTick / 8)));
+    if (soon < this.randomizedElectionTimeout) this.randomizedElectionTimeout = soon;
+  }
+
   // ---------------------------------------------------------------- Ready
 
   hasReady(): boolean {

@@ -61,6 +61,7 @@ export class GrpcTransport implements Transport {
   private onMessage: (m: Message) => void = () => {};
   private onSnapshotFailure: (to: NodeId) => void = () => {};
   private onUnknownPeer: ((id: NodeId, address: string) => void) | undefined;
+  private onPeerUnreachable: (id: NodeId) => void = () => {};
   private selfAddress: string | undefined;
   private readonly log: LogFn;
   private readonly credentialsFor: (peer: NodeId) => grpc.ChannelCredentials;
@@ -136,6 +137,7 @@ export class GrpcTransport implements Transport {
     if (handler.onMessage) this.onMessage = handler.onMessage;
     if (handler.onSnapshotFailure) this.onSnapshotFailure = handler.onSnapshotFailure;
     if (handler.onUnknownPeer) this.onUnknownPeer = handler.onUnknownPeer;
+    if (handler.onPeerUnreachable) this.onPeerUnreachable = handler.onPeerUnreachable;
   }
 
   // ---------------------------------------------------------------- server side
@@ -292,17 +294,22 @@ export class GrpcTransport implements Transport {
     const text = err ? errorText(err) : 'stream closed by the peer';
     peer.lastError = text;
     if (wasReady || text !== peer.lastLoggedError) {
-      this.log(
-        'warn',
-        `raft transport: link to ${peer.id} ${wasReady ? 'lost' : 'failed'}: ${text}`,
-        {
-          peer: peer.id,
-          address: peer.address,
-        },
-      );
+      const what = `link to ${peer.id} ${wasReady ? 'lost' : 'failed'}: ${text}`;
+      this.log('warn', `raft transport: ${what}`, { peer: peer.id, address: peer.address });
       peer.lastLoggedError = text;
     } else {
       this.log('debug', `raft transport: link to ${peer.id} failed: ${text}`, { peer: peer.id });
+    }
+    if (err === null || err.code === grpc.status.UNAVAILABLE) {
+      // Closed, reset or refused: the peer's process is gone or not listening
+      // (a refusal by a live peer comes with another code).
+      try {
+        this.onPeerUnreachable(peer.id);
+      } catch (e) {
+        this.log('warn', `raft transport: onPeerUnreachable threw: ${errorText(e)}`, {
+          peer: peer.id,
+        });
+      }
     }
     if (wasReady && Date.now() - peer.connectedAt >= STABLE_MS) {
       peer.backoffMs = this.backoffInitialMs;
