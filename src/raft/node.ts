@@ -365,17 +365,26 @@ export class RaftNode {
   /**
    * The link to `id` broke (its process is gone: the connection was reset or
    * refused). If `id` is our leader, campaign as soon as its lease can have
-   * run out, an election timeout after we last heard from it plus a little
-   * jitter (so two followers told at once rarely split the vote), instead of
-   * waiting out a randomized timeout of up to twice that. It changes nothing
-   * about voting: inLeaderContact() still refuses every vote until an
-   * election timeout after the last contact, so the lease holds. If the
-   * leader is alive after all, its next message resets the election clock
-   * as usual.
+   * run out, an election timeout after we last heard from it, instead of
+   * waiting out a randomized timeout of up to twice that. Every follower is
+   * told at about the same moment, so they take turns by rank (their place
+   * among the other voters, sorted by id) an eighth of an election timeout
+   * apart, or they would split the vote and all wait a full randomized
+   * timeout. It changes nothing about voting: inLeaderContact() still
+   * refuses every vote until an election timeout after the last contact, so
+   * the lease holds; a live leader's next message resets the clock as usual.
    */
   reportUnreachable(id: NodeId): void {
     if (this.role !== 'follower' || this.leader !== id) return;
-    const soon = this.electionTick + this.rng.int(Math.max(1, Math.floor(this.electionTick / 8)));
+    const rank = Math.max(
+      0,
+      this.conf.voters
+        .filter((v) => v !== id)
+        .sort()
+        .indexOf(this.id),
+    );
+    const step = Math.max(1, Math.floor(this.electionTick / 8));
+    const soon = this.electionTick + rank * step + this.rng.int(Math.max(1, Math.floor(step / 4)));
     if (soon < this.randomizedElectionTimeout) this.randomizedElectionTimeout = soon;
   }
 

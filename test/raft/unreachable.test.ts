@@ -39,6 +39,18 @@ describe('reportUnreachable', () => {
     expect(t).toBeLessThan(E + E / 8); // and not a full randomized timeout later
   });
 
+  it('the other followers take turns by rank, an eighth of a timeout apart', () => {
+    // n1 and n3 follow n2: n1 ranks first, n3 second.
+    const n3 = new RaftNode(
+      { id: 'n3', electionTick: E, heartbeatTick: 1, rng: { int: (k) => k - 1 } },
+      stateWithLog(V3, [1], { term: 3 }),
+    );
+    n3.step({ type: 'heartbeat', from: 'n2', to: 'n3', term: 3, commit: 0, sentTick: 0 });
+    while (n3.hasReady()) n3.advance(n3.ready());
+    n3.reportUnreachable('n2');
+    expect(ticksToCampaign(n3)).toBe(E + E / 8);
+  });
+
   it('without the report the same follower waits out its randomized timeout', () => {
     expect(ticksToCampaign(follower())).toBe(2 * E - 1);
   });
