@@ -202,6 +202,7 @@ export class NodeHost implements ApiNode {
       onMessage: (m) => this.driver.onPeerMessage(m),
       onSnapshotFailure: (to) => this.driver.onSnapshotFailure(to),
       onUnknownPeer: (id, address) => this.membership.learnPeer(id, address),
+      onPeerUnreachable: (id) => this.driver.onPeerUnreachable(id),
     });
     this.membership.updatePeers();
   }
