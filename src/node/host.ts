@@ -250,7 +250,7 @@ export class NodeHost implements ApiNode {
       throw new StorageCorruptError(
         options.dataDir,
         initial.snapshot.meta.index,
-        `snapshot: ${e.message}`,
+        `state machine ${e.message}`,
       );
     }
     host.membership.checkIncarnation();

@@ -128,7 +128,7 @@ describe('cluster replace rebuilds a member with a corrupt data directory', () =
     await cluster.restart(victim.id);
     await waitUntil(
       async () => {
-        const s = await client.clusterStatus().catch(() => null);
+        const s = await client.clusterStatus().catch(() => null); // no answer: try again
         const m = s?.members.find((x) => x.id === victim.id);
         return m !== undefined && m.role === 'follower' && m.matchIndex >= s!.commitIndex;
       },
