@@ -400,7 +400,13 @@ export class GrpcTransport implements Transport {
         entry.finish({ code: grpc.status.PERMISSION_DENIED, details });
         return;
       }
-      for (const pb of batch.messages) this.deliver(pb);
+      for (const pb of batch.messages) {
+        const problem = this.deliver(pb);
+        if (problem !== null) {
+          entry.finish({ code: grpc.status.INVALID_ARGUMENT, details: problem });
+          return;
+        }
+      }
     });
     call.on('end', () => entry.finish(null));
     call.on('cancelled', () => entry.finish(null));
@@ -425,17 +431,18 @@ export class GrpcTransport implements Transport {
     return null;
   }
 
-  private deliver(pb: RaftMessagePb): void {
+  /** Hands one message on; an undecodable one ends the stream (the reason is returned). */
+  private deliver(pb: RaftMessagePb): string | null {
     let m: Message;
     try {
       m = decodeMessage(pb);
     } catch (e) {
-      this.log('warn', `raft transport: undecodable message dropped: ${errorText(e)}`, {
-        from: pb.from,
-      });
-      return;
+      const problem = `undecodable raft message from ${JSON.stringify(pb.from)}: ${errorText(e)}`;
+      this.log('warn', `raft transport: refusing stream: ${problem}`, { from: pb.from });
+      return problem;
     }
     this.handOver(m);
+    return null;
   }
 
   private handOver(m: Message): void {
