@@ -5,7 +5,11 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { clusterHandlers } from './cluster.js';
-import { decodeGuardInterceptor, guardServer } from '../security/decode-guard.js';
+import {
+  boundedDetailsInterceptor,
+  decodeGuardInterceptor,
+  guardServer,
+} from '../security/decode-guard.js';
 import type { ApiNode } from './node-api.js';
 import { apiServices, loadApiDefinition } from './proto.js';
 import { sequencerHandlers } from './sequencer.js';
@@ -52,9 +56,15 @@ export async function startApiServer(node: ApiNode, opts: ApiServerOptions): Pro
     'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
-    // Outermost (last), so that it answers an undecodable request before
-    // any other interceptor or handler looks at the message.
-    interceptors: [...(opts.interceptors ?? []), decodeGuardInterceptor()],
+    // The decode guard outermost (last), so that it answers an undecodable
+    // request before any other interceptor or handler looks at the message;
+    // the bound on status messages innermost (first), so that every status
+    // goes through it.
+    interceptors: [
+      boundedDetailsInterceptor(),
+      ...(opts.interceptors ?? []),
+      decodeGuardInterceptor(),
+    ],
   });
   guardServer(server, requestLimit);
   const def = loadApiDefinition();

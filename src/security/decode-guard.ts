@@ -152,3 +152,35 @@ export function guardServer(server: grpc.Server, maxBytesFor: (path: string) => 
     addService(guardDecoding(service, max), implementation);
   };
 }
+
+/** Status messages longer than this are cut (see boundedDetailsInterceptor). */
+export const MAX_STATUS_DETAILS = 1024;
+
+/** `details` cut to MAX_STATUS_DETAILS characters, saying how long it was. */
+export function boundDetails(details: string): string {
+  if (details.length <= MAX_STATUS_DETAILS) return details;
+  return `${details.slice(0, MAX_STATUS_DETAILS)}… (cut; ${details.length} characters in all)`;
+}
+
+/**
+ * Cuts every status message to MAX_STATUS_DETAILS characters. Messages quote
+ * what the caller sent (a 56 KB member id appears twice in "a message from X
+ * needs the certificate of member X"), and the message travels as the
+ * grpc-message trailer: past the client's HTTP/2 header limit the trailers
+ * are refused, the client waits until its deadline, and the stream stays
+ * open on the server until a connection holds max_concurrent_streams of
+ * them and refuses every new call (found by the fuzzer). Install it first
+ * (innermost), so that every status, an interceptor's refusal included,
+ * goes through it.
+ */
+export function boundedDetailsInterceptor(): grpc.ServerInterceptor {
+  return (_method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      sendStatus: (status, next) =>
+        next(
+          status.details === undefined
+            ? status
+            : { ...status, details: boundDetails(status.details) },
+        ),
+    });
+}

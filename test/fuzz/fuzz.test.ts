@@ -48,6 +48,25 @@ const FOUND: { what: string; make: (ctx: FuzzContext, leader: number) => FuzzCas
     }),
   },
   {
+    // The refusal quoted the 56 KB id twice in grpc-message; the client's
+    // HTTP/2 header limit refused the trailers, the call hung, and the
+    // stream stayed open on the server until the connection refused calls.
+    what: 'RegisterMember with a 56 KB id hung, and leaked a stream',
+    make: (_ctx, leader) => ({
+      service: 'Cluster',
+      method: 'RegisterMember',
+      path: '/raftseq.v1.Cluster/RegisterMember',
+      streaming: 'unary',
+      as: 'member',
+      target: leader,
+      messages: [Buffer.concat([Buffer.from('0ac0b503', 'hex'), Buffer.alloc(56_000, 'a')])],
+      end: 'half-close',
+      metadata: [],
+      gen: 'found',
+      expect: [7],
+    }),
+  },
+  {
     // Before: INTERNAL "Error deserializing request".
     what: 'Next over 64 KiB answered INTERNAL',
     make: (_ctx, leader) => ({

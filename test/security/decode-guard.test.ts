@@ -7,7 +7,12 @@ import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiServices, loadApiDefinition } from '../../src/api/proto.js';
-import { decodeGuardInterceptor, guardServer } from '../../src/security/decode-guard.js';
+import {
+  boundedDetailsInterceptor,
+  decodeGuardInterceptor,
+  guardServer,
+  MAX_STATUS_DETAILS,
+} from '../../src/security/decode-guard.js';
 
 const LIMIT = 1024;
 const raw = (b: Buffer): Buffer => b;
@@ -141,5 +146,45 @@ describe('the decode guard', () => {
     );
     expect(await rawUnary(frame(GOOD))).toBe(String(grpc.status.OK));
     expect(handled).toBe(before + 1);
+  });
+});
+
+describe('status messages', () => {
+  it('are cut, so that one quoting a huge request still reaches the client', async () => {
+    // Before: a 100 KB grpc-message trailer was refused by the client's
+    // HTTP/2 header limit; the call hung until its deadline and the stream
+    // stayed open on the server.
+    const server = new grpc.Server({ interceptors: [boundedDetailsInterceptor()] });
+    server.addService(apiServices(loadApiDefinition()).Sequencer.service, {
+      Next: (_call: unknown, cb: grpc.sendUnaryData<object>) =>
+        cb({ code: grpc.status.INVALID_ARGUMENT, details: `bad name ${'x'.repeat(100_000)}` }),
+      NextStream: () => {},
+    } as grpc.UntypedServiceImplementation);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    try {
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        client.makeUnaryRequest(
+          '/raftseq.v1.Sequencer/Next',
+          raw,
+          raw,
+          GOOD,
+          new grpc.Metadata(),
+          { deadline: Date.now() + 5000 },
+          (e) => resolve(e),
+        ),
+      );
+      expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(err?.details.startsWith('bad name xxx')).toBe(true);
+      expect(err?.details.length).toBeLessThan(MAX_STATUS_DETAILS + 60);
+      expect(err?.details).toMatch(/cut; 100009 characters in all/);
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
   });
 });
