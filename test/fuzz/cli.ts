@@ -14,7 +14,7 @@ import { fuzzContext, KNOWN_SEQUENCE, observe, startTarget } from './target.js';
 
 function usage(message: string): never {
   process.stderr.write(
-    `fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed N] [--concurrency N] [--keep] [--details]\n`,
+    `fuzz: ${message}\nusage: npm run fuzz -- [--runs N] [--seed N] [--concurrency N] [--keep] [--details] [--only Sequencer,Cluster,Raft,Health,Ops]\n`,
   );
   process.exit(2);
 }
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
         concurrency: { type: 'string' },
         keep: { type: 'boolean' },
         details: { type: 'boolean' },
+        only: { type: 'string' },
         help: { type: 'boolean' },
       },
     }).values;
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   }
   if (args.help) {
     process.stdout.write(
-      'usage: npm run fuzz -- [--runs N] [--seed N] [--concurrency N] [--keep] [--details]\n',
+      'usage: npm run fuzz -- [--runs N] [--seed N] [--concurrency N] [--keep] [--details] [--only Sequencer,Cluster,Raft,Health,Ops]\n',
     );
     return;
   }
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
       runs,
       seed,
       concurrency,
+      ...(args.only !== undefined ? { services: args.only.split(',') } : {}),
       progress: (n) => process.stderr.write(`\rfuzz: ${n}/${runs}`),
     });
     process.stderr.write('\n');

@@ -19,6 +19,8 @@ export interface FuzzOptions {
   runs: number;
   seed: number;
   concurrency?: number;
+  /** Only these services (e.g. ["Raft"]); default every one. */
+  services?: readonly string[];
   /** Called after each chunk with the number sent so far. */
   progress?: (sent: number) => void;
 }
@@ -114,6 +116,7 @@ export async function runFuzz(
     for (let chunk = 0; report.sent < opts.runs; chunk++) {
       const cases = fc
         .sample(arb, { seed: opts.seed + chunk, numRuns: CHUNK })
+        .filter((c) => opts.services === undefined || opts.services.includes(c.service))
         .filter((c) => {
           if (malformed(c, ctx)) return true;
           report.skippedValid++;
