@@ -58,6 +58,11 @@ export async function startTarget(dir: string): Promise<FuzzTarget> {
     ],
     credentials: grpc.credentials.createSsl(ca, tls.pairs.admin.key, tls.pairs.admin.cert),
   });
+  // A loaded machine may take a few election timeouts to elect the first leader.
+  await cluster.leader(60_000).catch(async (e: unknown) => {
+    await cluster.stop();
+    throw e;
+  });
   const adminTls: ClientTls = { ca, ...tls.pairs.admin };
   const admin = new SequenceClient({
     endpoints: cluster.endpoints,
