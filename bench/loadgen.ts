@@ -8,6 +8,7 @@
 // Every job is bounded: it stops at durationMs or maxOps, whichever comes first.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -49,11 +50,16 @@ function unaryCall(
 function streamPool(
   address: string,
   streams: number,
+  tlsCa?: string,
 ): Prepared & {
   send(stream: number, sequence: string, count: number): Promise<number>;
 } {
   const services = raftseqApi();
-  const stub = new services.Sequencer(address, grpc.credentials.createInsecure());
+  const creds =
+    tlsCa === undefined
+      ? grpc.credentials.createInsecure()
+      : grpc.credentials.createSsl(readFileSync(tlsCa));
+  const stub = new services.Sequencer(address, creds);
   let nextId = 1;
   const pools = Array.from({ length: streams }, () => {
     const pending = new Map<string, { resolve: (n: number) => void; reject: (e: Error) => void }>();
@@ -139,7 +145,7 @@ function prepare(t: Target, concurrency: number): Prepared {
     }
     case 'stream': {
       const streams = Math.max(1, Math.min(t.streams, concurrency));
-      const pool = streamPool(t.address, streams);
+      const pool = streamPool(t.address, streams, t.tlsCa);
       const names = t.names;
       return {
         op: (i) =>

@@ -1,12 +1,14 @@
 // npm run bench [-- --quick] [--repeat N] [--pin] [--compare FILE]
-//               [--only raftseq,trivial,postgres,redis,etcd,h2load,failover,million]
+//               [--only raftseq,tls,trivial,postgres,redis,etcd,h2load,failover,million]
 //
 // ONE run on this machine, side by side: the raftseq 3-node cluster (real
 // processes from dist/, real fsync), the raw grpc-js ceiling (a trivial
 // server), PostgreSQL nextval, Redis INCR and a 3-member etcd — all on
 // 127.0.0.1, all started here in a tmp dir and stopped at the end. Then
 // failover (kill -9 / SIGTERM of the leader), fsyncs per 1,000 values, and
-// memory/restart time with many sequences.
+// memory/restart time with many sequences. A second raftseq cluster serves
+// TLS on its one port, so that streaming Next over TLS is measured beside
+// plaintext in the same rounds (target: at least 0.8x).
 //
 // Every throughput figure is measured --repeat times (default 3) in rounds
 // that alternate their order (see lib/rounds.ts); the report gives medians,
@@ -32,7 +34,12 @@ import { LoadGen, rowOf } from './lib/loadgen-driver.js';
 import { measureManySequences } from './lib/many-sequences.js';
 import { Etcd, Postgres, Redis, emptyRow, loud } from './lib/peers.js';
 import { pinLayout, pinProcesses, setToolAffinity } from './lib/pin.js';
-import { leaderOf, startRaftseqCluster, type RaftseqCluster } from './lib/raftseq-cluster.js';
+import {
+  leaderOf,
+  startRaftseqCluster,
+  type BenchTls,
+  type RaftseqCluster,
+} from './lib/raftseq-cluster.js';
 import { compareTargets, formatReport, type Comparison } from './lib/report.js';
 import { medianRows, runRounds, type Measure } from './lib/rounds.js';
 import { evaluateTargets, type TargetResult } from './lib/targets.js';
@@ -40,6 +47,15 @@ import type { Job, Row, Target } from './lib/types.js';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  process.stdout.write(
+    'usage: npm run bench [-- --quick] [--repeat N] [--pin] [--compare FILE] [--report FILE]\n' +
+      '                     [--sequences N] [--only raftseq,tls,trivial,postgres,redis,etcd,h2load,failover,million]\n' +
+      '  --quick   shorter windows, headline concurrency only, fewer kills (about 5 min)\n' +
+      '  --only    measure only these parts (tls: streaming Next over TLS beside plaintext)\n',
+  );
+  process.exit(0);
+}
 const option = (name: string): string | undefined =>
   argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1) ??
   (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
@@ -146,6 +162,8 @@ interface Servers {
   trivial?: { proc: ChildProc; address: string };
   cluster?: RaftseqCluster;
   leader?: { id: string; address: string };
+  /** The same cluster with TLS on (certificates under its directory). */
+  tlsCluster?: RaftseqCluster & { tls?: BenchTls };
   pg?: Postgres;
   redis: { mode: 'none' | 'always'; redis: Redis }[];
   etcd?: Etcd;
@@ -289,6 +307,12 @@ async function startServers(
     s.leader = await leaderOf(cluster);
     log(`raftseq leader ${s.leader.id} at ${s.leader.address}`);
   }
+  if (want('tls')) {
+    log('raftseq 3-node cluster with TLS ...');
+    const tlsCluster = await startRaftseqCluster(join(workDir, 'raftseq-tls'), 3, { tls: true });
+    cleanups.push(() => tlsCluster.stop({ graceful: true }));
+    s.tlsCluster = tlsCluster;
+  }
   if (want('postgres')) {
     log('PostgreSQL ...');
     const pg = await Postgres.start(join(workDir, 'pg')).catch((e: Error) => {
@@ -333,6 +357,7 @@ function serverPids(s: Servers): number[] {
   return [
     ...(s.trivial?.proc.pid ? [s.trivial.proc.pid] : []),
     ...(s.cluster?.pids() ?? []),
+    ...(s.tlsCluster?.pids() ?? []),
     ...(s.pg ? [s.pg.postmasterPid()] : []),
     ...s.redis.flatMap((r) => r.redis.pids()),
     ...(s.etcd?.pids() ?? []),
@@ -391,12 +416,19 @@ function measures(s: Servers, lg: LoadGen, workDir: string): { main: Measure[]; 
     if (cluster === undefined) throw new Error('no raftseq cluster');
     return (await leaderOf(cluster)).address;
   };
-  const stream = (address: string, sequence: string, n: number, c: number): Target => ({
+  const stream = (
+    address: string,
+    sequence: string,
+    n: number,
+    c: number,
+    tlsCa?: string,
+  ): Target => ({
     kind: 'stream',
     address,
     sequence,
     count: n,
     streams: streamsFor(c),
+    ...(tlsCa !== undefined ? { tlsCa } : {}),
   });
 
   // Headline: the targets' pairs, next to each other.
@@ -425,6 +457,27 @@ function measures(s: Servers, lg: LoadGen, workDir: string): { main: Measure[]; 
         clusterPids,
       ),
     );
+  }
+  const tlsCluster = s.tlsCluster;
+  if (tlsCluster?.tls !== undefined) {
+    // Right after the plaintext stream, so that both sides of the ratio run
+    // next to each other in every round.
+    const tlsCa = tlsCluster.tls.ca;
+    main.push(
+      viaLoadGen(
+        'raftseq',
+        `stream ${streamsFor(c)} count=1 over TLS`,
+        async () =>
+          job(
+            `raftseq-tls-stream-1-${c}`,
+            stream((await leaderOf(tlsCluster)).address, `bench.tls.stream.1.${c}`, 1, c, tlsCa),
+            c,
+          ),
+        () => tlsCluster.pids(),
+      ),
+    );
+  }
+  if (cluster && want('raftseq')) {
     for (const transport of ['stream', 'unary'] as const) {
       const target: Target = {
         kind: 'client',

@@ -3,15 +3,54 @@
 // benchmark's directory, plus what only the benchmark asks of it: the
 // leader's address as clients see it, "serving" measured as a first Next,
 // and a new member's time to catch up.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SequenceClient } from '../../src/client/index.js';
+import * as grpc from '@grpc/grpc-js';
+import { SequenceClient, type ClientTls } from '../../src/client/index.js';
+import { ensureLocalTls, type LocalTls } from '../../scripts/local-tls.js';
 import { DEFAULTS } from '../../src/node/options.js';
 import { ProcCluster } from '../../test/support/proc-cluster.js';
 
 export type RaftseqCluster = ProcCluster;
 
-/** Starts `size` nodes from dist/ (data and logs under `dir`); resolves once a Next is served. */
-export async function startRaftseqCluster(dir: string, size = 3): Promise<ProcCluster> {
+/** What a client of a TLS cluster needs: the CA's file (clients present no certificate). */
+export interface BenchTls {
+  /** The CA certificate file. */
+  ca: string;
+}
+
+/**
+ * Certificates for a TLS cluster of `size` nodes in `dir` (scripts/local-tls.ts:
+ * the same CA code `raftseq certs` and `npm start -- --tls` use).
+ */
+async function tlsFor(dir: string, size: number): Promise<LocalTls> {
+  const members = Array.from({ length: size }, (_, i) => ({
+    id: `n${i + 1}`,
+    hosts: ['127.0.0.1'],
+  }));
+  return (await ensureLocalTls(dir, members)).tls;
+}
+
+/**
+ * Starts `size` nodes from dist/ (data and logs under `dir`); resolves once a
+ * Next is served. With `tls`, the one port speaks TLS (certificates under
+ * `dir`/tls) and `cluster.tls` tells clients how to connect.
+ */
+export async function startRaftseqCluster(
+  dir: string,
+  size = 3,
+  opts: { tls?: boolean } = {},
+): Promise<ProcCluster & { tls?: BenchTls }> {
+  const tls = opts.tls ? await tlsFor(join(dir, 'tls'), size) : null;
+  const admin =
+    tls === null
+      ? undefined
+      : grpc.credentials.createSsl(
+          readFileSync(tls.ca),
+          readFileSync(tls.admin.key),
+          readFileSync(tls.admin.cert),
+        );
   // RAFTSEQ_BENCH_CPU_PROF=<dir>: every node writes a V8 CPU profile there on exit.
   const prof = process.env['RAFTSEQ_BENCH_CPU_PROF'];
   // RAFTSEQ_BENCH_NODE_ARGS: more node flags for every node (e.g. --trace-gc).
@@ -25,16 +64,34 @@ export async function startRaftseqCluster(dir: string, size = 3): Promise<ProcCl
     heartbeatIntervalMs: DEFAULTS.heartbeatIntervalMs,
     faultInjection: false,
     // Metrics on an ephemeral port: heap, elections and lease losses.
-    serveArgs: ['--metrics-listen', '127.0.0.1:0'],
+    serveArgs: ['--metrics-listen', '127.0.0.1:0', ...(tls ? ['--ca', tls.ca] : [])],
+    ...(tls
+      ? {
+          serveArgsFor: (id: string) => [
+            '--cert',
+            tls.member(id).cert,
+            '--key',
+            tls.member(id).key,
+          ],
+          credentials: admin!,
+        }
+      : {}),
     nodeArgs: [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...nodeArgs],
   });
+  const out: ProcCluster & { tls?: BenchTls } = cluster;
+  if (tls) out.tls = { ca: tls.ca };
   try {
-    await waitServing(cluster);
+    await waitServing(out);
   } catch (e) {
     await cluster.stop();
     throw e;
   }
-  return cluster;
+  return out;
+}
+
+/** The client library's TLS settings for a cluster started with `tls` (else undefined). */
+export function clientTls(cluster: { tls?: BenchTls }): ClientTls | undefined {
+  return cluster.tls ? { ca: readFileSync(cluster.tls.ca) } : undefined;
 }
 
 /** The leader's id and address (bounded wait). */
@@ -47,9 +104,17 @@ export async function leaderOf(
 }
 
 /** Waits until a Next succeeds (leader elected, lease confirmed); the ms it took. */
-export async function waitServing(cluster: ProcCluster, timeoutMs = 30_000): Promise<number> {
+export async function waitServing(
+  cluster: ProcCluster & { tls?: BenchTls },
+  timeoutMs = 30_000,
+): Promise<number> {
   const t0 = Date.now();
-  const c = new SequenceClient({ endpoints: cluster.endpoints, deadlineMs: timeoutMs });
+  const tls = clientTls(cluster);
+  const c = new SequenceClient({
+    endpoints: cluster.endpoints,
+    deadlineMs: timeoutMs,
+    ...(tls ? { tls } : {}),
+  });
   try {
     await c.next('bench.ready');
   } finally {

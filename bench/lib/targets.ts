@@ -134,6 +134,7 @@ export function evaluateTargets(t: TargetInputs): TargetResult[] {
   const rawStream = pick('raftseq', /^stream \d+ count=1$/, c);
   const clientStream = pick('raftseq', /^SequenceClient stream$/, c);
   const rawUnary = pick('raftseq', /^unary count=1$/, c);
+  const tlsStream = pick('raftseq', /^stream \d+ count=1 over TLS$/, c);
   const pgCache1 = pick('PostgreSQL', /^nextval CACHE 1$/, c);
   const bidi = pick('grpc-js trivial', /^bidi \d+ streams$/, c);
   const trivialUnary = pick('grpc-js trivial', /^unary$/, c);
@@ -174,6 +175,14 @@ export function evaluateTargets(t: TargetInputs): TargetResult[] {
     h2Raftseq,
     h2Etcd,
     2,
+  );
+
+  ratio(
+    'security',
+    `streaming Next over TLS >= 0.8x plaintext (raw NextStream), ${c} in flight`,
+    tlsStream,
+    rawStream,
+    0.8,
   );
 
   const q = t.sequencesAtScale;

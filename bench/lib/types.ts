@@ -14,6 +14,8 @@ export type Target =
       count: number;
       streams: number;
       names?: number;
+      /** The CA file of a TLS cluster: the streams speak TLS (no client certificate). */
+      tlsCa?: string;
     }
   /** The SequenceClient library (names: spread calls over that many sequences). */
   | {

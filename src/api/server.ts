@@ -5,6 +5,11 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { clusterHandlers } from './cluster.js';
+import {
+  boundedDetailsInterceptor,
+  decodeGuardInterceptor,
+  guardServer,
+} from '../security/decode-guard.js';
 import type { ApiNode } from './node-api.js';
 import { apiPackageDefinition, raftseqApi } from '../proto/load.js';
 import { sequencerHandlers } from './sequencer.js';
@@ -31,28 +36,18 @@ export interface ApiServerOptions {
  * Bounds, so that one client cannot take a node down: concurrent streams per
  * connection; a message on the one port (Raft batches may carry a handover
  * entry that lists every sequence served in a term, so this stays large);
- * a request to the client and admin services (tiny by nature; refused before
- * it is decoded); requests in flight on one NextStream (sequencer.ts).
+ * a request to the client and admin services (tiny by nature; refused with
+ * RESOURCE_EXHAUSTED before it is decoded, see decode-guard.ts); requests in flight on one NextStream (sequencer.ts).
  */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 export const MAX_API_REQUEST_BYTES = 64 * 1024;
 export const MAX_CONCURRENT_STREAMS = 1000;
 
-/** The service with every request refused above `max` bytes, before decoding. */
-function boundedRequests(service: grpc.ServiceDefinition, max: number): grpc.ServiceDefinition {
-  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const [name, m] of Object.entries(service)) {
-    out[name] = {
-      ...m,
-      requestDeserialize: (buf: Buffer) => {
-        if (buf.length > max) {
-          throw new Error(`request of ${buf.length} bytes; at most ${max} are accepted`);
-        }
-        return m.requestDeserialize(buf) as unknown;
-      },
-    };
-  }
-  return out as grpc.ServiceDefinition;
+/** The request limit of a method: small on the client and admin APIs, else the port's. */
+function requestLimit(path: string): number {
+  return path.startsWith('/raftseq.v1.Sequencer/') || path.startsWith('/raftseq.v1.Cluster/')
+    ? MAX_API_REQUEST_BYTES
+    : MAX_MESSAGE_BYTES;
 }
 
 export async function startApiServer(node: ApiNode, opts: ApiServerOptions): Promise<ApiServer> {
@@ -61,18 +56,21 @@ export async function startApiServer(node: ApiNode, opts: ApiServerOptions): Pro
     'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
-    ...(opts.interceptors !== undefined ? { interceptors: opts.interceptors } : {}),
+    // The decode guard outermost (last), so that it answers an undecodable
+    // request before any other interceptor or handler looks at the message;
+    // the bound on status messages innermost (first), so that every status
+    // goes through it.
+    interceptors: [
+      boundedDetailsInterceptor(),
+      ...(opts.interceptors ?? []),
+      decodeGuardInterceptor(),
+    ],
   });
+  guardServer(server, requestLimit);
   const def = apiPackageDefinition();
   const services = raftseqApi();
-  server.addService(
-    boundedRequests(services.Sequencer.service, MAX_API_REQUEST_BYTES),
-    sequencerHandlers(node),
-  );
-  server.addService(
-    boundedRequests(services.Cluster.service, MAX_API_REQUEST_BYTES),
-    clusterHandlers(node),
-  );
+  server.addService(services.Sequencer.service, sequencerHandlers(node));
+  server.addService(services.Cluster.service, clusterHandlers(node));
   opts.addPeerServices(server);
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   health.addToServer(server);

@@ -45,6 +45,8 @@ export interface DriverListener {
   applied(entry: Entry, result: ApplyResult): void;
   /** A snapshot from the leader replaced the state machine. */
   snapshotInstalled(index: number): void;
+  /** A peer message was dropped: no correct member could have sent it (`reason`). */
+  refused(m: Message, reason: string): void;
   /** The node must stop: an invariant broke or a write failed. */
   fatal(err: Error): void;
 }
@@ -207,14 +209,24 @@ export class ReadyDriver {
     }
   }
 
-  /** A message from a peer (the transport's onMessage). */
+  /**
+   * A message from a peer (the transport's onMessage). One no correct member
+   * could send (src/raft/plausible.ts) is reported and dropped before anything,
+   * the health watch included, takes it for the leader's word.
+   */
   onPeerMessage(m: Message): void {
     if (this.stopped) return;
-    this.events.peerMessage(m);
+    let refused: string | null = null;
     this.guard(() => {
       this.catchUpTicks();
-      this.raft.step(m);
+      refused = this.raft.implausible(m);
     });
+    if (refused !== null) {
+      this.listener.refused(m, refused);
+    } else {
+      this.events.peerMessage(m);
+      this.guard(() => this.raft.step(m));
+    }
     this.afterInput();
   }
 

@@ -148,6 +148,8 @@ export class NodeHost implements ApiNode {
         },
         applied: (e, result) => this.applied(e, result),
         snapshotInstalled: (index) => this.snapshotInstalled(index),
+        refused: (m, reason) =>
+          this.log.warn({ from: m.from, type: m.type }, `refused a peer message: ${reason}`),
         fatal: (err) => this.fail(err),
       },
     });

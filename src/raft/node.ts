@@ -23,6 +23,7 @@
 
 import { invariant } from './invariant.js';
 import { RaftLog } from './log.js';
+import { implausibleMessage } from './plausible.js';
 import { Progress } from './progress.js';
 import { majority, quorumValue, voteOutcome } from './quorum.js';
 import type {
@@ -228,6 +229,22 @@ export class RaftNode {
   campaign(): void {
     if (this.role === 'leader' || !this.isPromotable() || this.inLeaderContact()) return;
     this.hup(false);
+  }
+
+  /**
+   * Why no correct member could have sent `m` (plausible.ts), or null. The
+   * runtime asks before every step() and drops such a message: from the wire
+   * it is a stranger's lie, not a broken invariant of this core (which step()
+   * still asserts, for the simulators).
+   */
+  implausible(m: Message): string | null {
+    return implausibleMessage(m, {
+      term: this.term,
+      role: this.role,
+      leader: this.leader,
+      inLeaderContact: this.inLeaderContact(),
+      isMember: (id) => this.namesMember(id),
+    });
   }
 
   /** Deliver a message addressed to this node. */
@@ -1152,6 +1169,15 @@ export class RaftNode {
     let conf = this.log.snapshot.meta.conf;
     for (const c of this.confHistory) if (c.index <= index) conf = c.conf;
     return conf;
+  }
+
+  /** `id` is in our configuration or in a membership change our log holds beyond it. */
+  private namesMember(id: NodeId): boolean {
+    if (this.conf.voters.includes(id) || this.conf.learners.includes(id)) return true;
+    for (let i = this.log.committed + 1; i <= this.log.lastIndex(); i++) {
+      if (this.log.entry(i)?.change?.id === id) return true;
+    }
+    return false;
   }
 
   private isPromotable(): boolean {

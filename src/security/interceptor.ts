@@ -7,6 +7,7 @@
 // The `authorization` header is removed before the call reaches a handler:
 // the token has done its job here, and no handler can log it by accident.
 import * as grpc from '@grpc/grpc-js';
+import { isRefusedRequest } from './decode-guard.js';
 import { callIdentity, type Identity } from './identity.js';
 import {
   authorize,
@@ -103,6 +104,8 @@ export function authorizationInterceptor(config: AuthorizationConfig): grpc.Serv
             }
           },
           onReceiveMessage: (message, pass) => {
+            // Undecodable: the decode guard (outside this interceptor) answers it.
+            if (isRefusedRequest(message)) return pass(message);
             if (audit !== null) audit.args = message;
             // A member may register only itself (its certificate names it).
             if (method.path === REGISTER_MEMBER_PATH) {

@@ -15,7 +15,8 @@ import {
   EntryTypePb,
   FORMAT_VERSION,
   MessageTypePb,
-  u64 as num,
+  u64,
+  type U64,
   type ConfChangePb,
   type EntryPb,
   type RaftBatchPb,
@@ -59,6 +60,18 @@ const CONF_TO_PB: Record<ConfChangeType, number> = {
 const PB_TO_CONF = new Map<number, ConfChangeType>(
   Object.entries(CONF_TO_PB).map(([k, v]) => [v, k as ConfChangeType]),
 );
+
+/**
+ * A decoded uint64 as a number, refused beyond 2^53-1: terms, indexes and
+ * ticks are JS numbers, and a larger one would silently lose its low bits
+ * (term + 1 === term). No cluster gets there; only a corrupt or hostile
+ * sender does.
+ */
+function num(v: U64 | null | undefined): number {
+  const n = u64(v);
+  if (!Number.isSafeInteger(n)) throw new CodecError(`integer ${String(v)} is beyond 2^53-1`);
+  return n;
+}
 
 /** Zero bytes, shared (a zero-length array cannot be written to). */
 const EMPTY = new Uint8Array(0);
@@ -263,6 +276,9 @@ export function estimateSize(m: Message): number {
 
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
 
+/** The first buffer of a snapshot being received; it doubles as chunks come in. */
+const INITIAL_SNAPSHOT_BUFFER = 4 << 20;
+
 /** How a snapshot travels: the link's wire format, and its data deflated (format 2) or not. */
 export interface SnapshotWire {
   format: number;
@@ -314,6 +330,8 @@ export class SnapshotAssembler {
   private header: SnapshotHeaderPb | null = null;
   private buf: Uint8Array | null = null;
   private filled = 0;
+  /** The size the header announced. */
+  private size = 0;
 
   constructor(private readonly maxBytes: number = 2 ** 32) {}
 
@@ -333,7 +351,10 @@ export class SnapshotAssembler {
       }
       checkCompression(chunk.header, chunk.formatVersion, this.maxBytes);
       this.header = chunk.header;
-      this.buf = new Uint8Array(size);
+      this.size = size;
+      // Grown as data arrives: the header's size is the sender's word, and a
+      // stream that announces 4 GiB and sends nothing must not cost 4 GiB.
+      this.buf = new Uint8Array(Math.min(size, INITIAL_SNAPSHOT_BUFFER));
     } else if (chunk.header) {
       throw new CodecError('snapshot header repeated after the first chunk');
     }
@@ -343,8 +364,14 @@ export class SnapshotAssembler {
         `snapshot chunk at offset ${num(chunk.offset)}, expected ${this.filled}`,
       );
     }
-    if (this.filled + data.byteLength > this.buf!.byteLength) {
-      throw new CodecError(`snapshot chunks exceed the announced ${this.buf!.byteLength} bytes`);
+    const end = this.filled + data.byteLength;
+    if (end > this.size) {
+      throw new CodecError(`snapshot chunks exceed the announced ${this.size} bytes`);
+    }
+    if (end > this.buf!.byteLength) {
+      const grown = new Uint8Array(Math.min(this.size, Math.max(end, 2 * this.buf!.byteLength)));
+      grown.set(this.buf!.subarray(0, this.filled));
+      this.buf = grown;
     }
     this.buf!.set(data, this.filled);
     this.filled += data.byteLength;
@@ -362,8 +389,8 @@ export class SnapshotAssembler {
   finish(): SnapshotRequest {
     const h = this.header;
     if (!h || !this.buf) throw new CodecError('snapshot stream ended before any chunk');
-    if (this.filled !== this.buf.byteLength) {
-      throw new CodecError(`snapshot ended at ${this.filled} of ${this.buf.byteLength} bytes`);
+    if (this.filled !== this.size) {
+      throw new CodecError(`snapshot ended at ${this.filled} of ${this.size} bytes`);
     }
     return {
       type: 'snapshot',

@@ -140,7 +140,13 @@ export class RaftReceiver {
       }
       // Again for every batch: this node may have adopted its id since the stream opened.
       if (foreign()) return;
-      for (const pb of batch.messages) this.deliver(pb);
+      for (const pb of batch.messages) {
+        const problem = this.deliver(pb);
+        if (problem !== null) {
+          entry.finish({ code: grpc.status.INVALID_ARGUMENT, details: problem });
+          return;
+        }
+      }
     });
     call.on('end', () => entry.finish(null));
     call.on('cancelled', () => entry.finish(null));
@@ -269,17 +275,18 @@ export class RaftReceiver {
     return null;
   }
 
-  private deliver(pb: RaftMessagePb): void {
+  /** Hands one message on; an undecodable one ends the stream (the reason is returned). */
+  private deliver(pb: RaftMessagePb): string | null {
     let m: Message;
     try {
       m = decodeMessage(pb);
     } catch (e) {
-      this.host.log('warn', `raft transport: undecodable message dropped: ${errorText(e)}`, {
-        from: pb.from,
-      });
-      return;
+      const problem = `undecodable raft message from ${JSON.stringify(pb.from)}: ${errorText(e)}`;
+      this.host.log('warn', `raft transport: refusing stream: ${problem}`, { from: pb.from });
+      return problem;
     }
     this.handOver(m);
+    return null;
   }
 
   private handOver(m: Message): void {

@@ -131,6 +131,25 @@ describe('targets', () => {
     expect(t[0]).toMatchObject({ value: 0.5, costRatio: 0.9 });
   });
 
+  it('compares streaming Next over TLS with plaintext, never with itself', () => {
+    const tls = (plain: number, over: number): Row[] => [
+      row('raftseq', 'stream 16 count=1', plain),
+      row('raftseq', 'stream 16 count=1 over TLS', over),
+    ];
+    const t = evaluateTargets({ rounds: [tls(1000, 850), tls(1000, 700)], concurrency: 64 });
+    const target = t.find((x) => x.what.startsWith('streaming Next over TLS >= 0.8x'))!;
+    expect(target).toMatchObject({ group: 'security', goal: 0.8, met: false });
+    expect(target.value).toBeCloseTo(0.775);
+    // The TLS row is not taken for the plaintext one by the other targets.
+    const raw = t.find((x) => x.what.startsWith('raw NextStream / grpc-js'))!;
+    expect(raw.value).toBeNull();
+    expect(
+      evaluateTargets({ rounds: [tls(1000, 900)], concurrency: 64 }).find((x) =>
+        x.what.startsWith('streaming Next over TLS'),
+      )?.met,
+    ).toBe(true);
+  });
+
   it('keeps the Node-client and h2load figures apart, and says what was not measured', () => {
     const t = evaluateTargets({ rounds: [round(900, 1000, 2000)], concurrency: 64 });
     const h2 = t.find((x) => x.what.includes('trivial unary (h2load client)'))!;

@@ -258,6 +258,7 @@ describe('the Ready driver after an event-loop stall (defect 2)', () => {
         ticked: () => {},
         applied: () => {},
         snapshotInstalled: () => {},
+        refused: () => {},
         fatal: (e) => {
           throw e;
         },

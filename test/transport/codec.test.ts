@@ -155,6 +155,18 @@ describe('codec', () => {
     expect(buf.length).toBeLessThan(30);
   });
 
+  it('refuses integers a JS number cannot hold exactly (a hostile or corrupt sender)', () => {
+    const bytes = send.requestSerialize({
+      formatVersion: FORMAT_VERSION,
+      from: 'n9',
+      messages: [{ type: 7, from: 'n9', to: 'n1', term: '18446744073709551615', commit: 0 }],
+    } as unknown as RaftBatchPb);
+    const batch = send.requestDeserialize(bytes) as RaftBatchPb;
+    expect(() => decodeMessage(batch.messages[0]!)).toThrow(/beyond 2\^53-1/);
+    const safe = { ...batch.messages[0]!, term: 2 ** 53 - 1 };
+    expect(decodeMessage(safe).term).toBe(2 ** 53 - 1);
+  });
+
   it('refuses to put a snapshot in a RaftMessage', () => {
     expect(() => encodeBatch('n1', [snapshot(10)])).toThrow(CodecError);
   });
@@ -250,6 +262,21 @@ describe('snapshot chunks', () => {
       /format_version 3/,
     );
     expect(() => new SnapshotAssembler().finish()).toThrow(/before any chunk/);
+  });
+
+  it('do not allocate what the header announces before the data comes', () => {
+    const m = snapshot(3 * 4096);
+    const [first] = viaWire(snapshotChunks(m, 4096));
+    // A header that announces 4 GiB and brings 4 KiB costs about 4 MiB, not 4 GiB.
+    const a = new SnapshotAssembler(2 ** 32);
+    const before = process.memoryUsage().arrayBuffers;
+    a.push({ ...first!, header: { ...first!.header!, size: 2 ** 32 } });
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 << 20);
+    expect(() => a.finish()).toThrow(/ended at 4096 of 4294967296/);
+    // Grown as chunks come in, the result is exact.
+    const b = new SnapshotAssembler();
+    for (const c of viaWire(snapshotChunks(snapshot(9 << 20), 1 << 20))) b.push(c);
+    expect(b.finish().snapshot.data.byteLength).toBe(9 << 20);
   });
 });
 
