@@ -37,6 +37,8 @@ export interface NodeOptions {
   clientCertAuth?: boolean;
   /** Creating a sequence beyond this many fails with RESOURCE_EXHAUSTED. */
   maxSequences?: number;
+  /** --backup-dir and friends: automatic backups while leader, or null (off). */
+  backup?: { dir: string; intervalMs: number; keep: number } | null;
   /** Enable the FaultInjection service (tests only). */
   enableFaultInjection: boolean;
 }
@@ -48,6 +50,8 @@ export const DEFAULTS = {
   leaseDriftFraction: 0.1,
   snapshotEntries: 10_000,
   maxSequences: 10_000_000,
+  backupIntervalMs: 3_600_000,
+  backupKeep: 24,
   logLevel: 'info',
   enableFaultInjection: false,
 } as const;

@@ -6,6 +6,7 @@
 // and peers, the authorization policy on every call, peers that can speak
 // only for the member their certificate names, and the audit log.
 
+import { AutomaticBackups } from './backups.js';
 import { mkdirSync } from 'node:fs';
 import { grpcRegisterClient } from '../api/register-client.js';
 import { startApiServer } from '../api/server.js';
@@ -155,6 +156,20 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     tls !== null ? (leader) => channelCredentials(tls, { expectMember: leader }) : undefined,
   );
   const stopRegistration = startRegistration(node, registration.registerAt);
+  const backups =
+    options.backup == null
+      ? null
+      : new AutomaticBackups(
+          options.backup,
+          {
+            isLeader: () => node.status().role === 'leader',
+            snapshotFile: () => node.snapshotFile(),
+          },
+          node.clock,
+          node.log,
+          metrics.registry,
+        );
+  backups?.start();
   ops.start(api.health);
   node.log.info(
     {
@@ -172,6 +187,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       registration.close();
       ops.stopServing();
       tokens?.close();
+      await backups?.stop();
       await node.shutdown();
       await api.close();
       await ops.close();
@@ -179,6 +195,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     return shuttingDown;
   };
   node.onFatal = () => {
+    void backups?.stop();
     stopRegistration();
     registration.close();
     tokens?.close();
