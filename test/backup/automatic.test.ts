@@ -125,7 +125,8 @@ describe('serve --backup-dir', () => {
         return [];
       }
     };
-    // More backups than it keeps: at least five distinct files seen, never more than three at once.
+    // More backups than it keeps: at least five distinct files seen, never
+    // more than three at once but for the moment between a write and its prune.
     const seen = new Set<string>();
     let most = 0;
     await waitUntil(
@@ -139,8 +140,8 @@ describe('serve --backup-dir', () => {
       30_000,
       50,
     );
-    expect(most).toBeLessThanOrEqual(3);
-    expect(files(leader).length).toBe(3);
+    expect(most).toBeLessThanOrEqual(4);
+    await waitUntil(() => files(leader).length === 3, 'three backups kept', 5_000, 20);
     const newest = files(leader).at(-1)!;
     const { contents } = await readSnapshotFile(join(root, leader, newest));
     expect(contents.sequences.find((s) => s.name === 'orders')!.reserved).toBeGreaterThanOrEqual(
