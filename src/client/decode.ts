@@ -53,6 +53,8 @@ export interface ClusterStatus {
   members: MemberInfo[];
   /** The answering node's build and formats (null from a server that predates them). */
   build: NodeBuild | null;
+  /** The cluster the answering node belongs to; null while it knows none (or predates the field). */
+  clusterId: string | null;
 }
 
 /** A node's release, commit and format versions, as its Status reports them. */
@@ -170,6 +172,7 @@ export function toClusterStatus(response: unknown, endpoint: string): ClusterSta
     sequences: toBigInt(r.sequences, 'sequences'),
     members: toMembers(r.members),
     build: toNodeBuild(r),
+    clusterId: str(r.cluster_id) || null,
   };
 }
 

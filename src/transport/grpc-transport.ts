@@ -34,6 +34,14 @@ import {
   clusterFormat,
   linkFormat,
 } from './formats.js';
+import {
+  CLUSTER_METADATA_KEY,
+  REFUSED_CLUSTER_ID,
+  RefusalLog,
+  announceClusterId,
+  announcedClusterId,
+  clusterIdRefusal,
+} from './cluster-id.js';
 import { DEFLATE_MIN_BYTES, deflateSnapshot, inflateSnapshot } from './snapshot-deflate.js';
 import {
   raftServices,
@@ -82,6 +90,8 @@ export interface PeerStats {
   snapshotsFailed: number;
   /** The newest wire format the peer announced; undefined until it was reached. */
   format?: number;
+  /** The peer announced its cluster id (it checks them): see LinkStats. */
+  announcesClusterId?: boolean;
 }
 
 export interface GrpcTransportOptions {
@@ -194,6 +204,8 @@ class Peer {
   deflating = false;
   /** The newest wire format the peer announced when the link last opened. */
   announced: number | undefined = undefined;
+  /** The peer announced its cluster id when the link last opened (see cluster-id.ts). */
+  announcesClusterId = false;
 
   sent = 0;
   dropped = 0;
@@ -285,6 +297,10 @@ export class GrpcTransport implements Transport {
   private readonly dirty: Peer[] = [];
   private flushQueued = false;
   private closed = false;
+  /** This node's cluster id ('' while it has none): see cluster-id.ts. */
+  private clusterId = '';
+  private readonly refused: Record<string, number> = {};
+  private readonly refusalLog = new RefusalLog(60_000, () => Date.now());
 
   constructor(opts: GrpcTransportOptions) {
     this.selfId = opts.selfId;
@@ -369,6 +385,13 @@ export class GrpcTransport implements Transport {
       entry.finish({ code: verdict.code, details: verdict.message });
       return;
     }
+    const theirCluster = announcedClusterId(call.metadata.get(CLUSTER_METADATA_KEY)[0]);
+    const foreign = (): boolean => {
+      const why = this.refuseForeignCluster(sender, theirCluster);
+      if (why !== null) entry.finish({ code: grpc.status.FAILED_PRECONDITION, details: why });
+      return why !== null;
+    };
+    if (foreign()) return;
     if (typeof from === 'string') this.reconnectNowIfWaiting(from);
     if (
       typeof from === 'string' &&
@@ -400,16 +423,39 @@ export class GrpcTransport implements Transport {
         entry.finish({ code: grpc.status.PERMISSION_DENIED, details });
         return;
       }
+      // Again for every batch: this node may have adopted its id since the stream opened.
+      if (foreign()) return;
       for (const pb of batch.messages) this.deliver(pb);
     });
     call.on('end', () => entry.finish(null));
     call.on('cancelled', () => entry.finish(null));
     call.on('error', () => entry.finish(null));
-    // Initial metadata tells the sender the link is up, and which format we speak.
+    // Initial metadata tells the sender the link is up, which format we speak
+    // and that we check cluster ids (so the leader may give the cluster one).
     const answer = new grpc.Metadata();
     answer.set(FORMAT_METADATA_KEY, String(WIRE_FORMAT));
+    answer.set(CLUSTER_METADATA_KEY, announceClusterId(this.clusterId));
     call.sendMetadata(answer);
   };
+
+  /**
+   * Null if a stream from `sender`, who announced cluster `theirs`, may go
+   * on; else why not, counted, and logged at most once a minute per sender
+   * and id (a refused peer keeps redialling).
+   */
+  private refuseForeignCluster(sender: string, theirs: string | undefined): string | null {
+    const why = clusterIdRefusal(this.clusterId, theirs, sender);
+    if (why === null) return null;
+    this.refused[REFUSED_CLUSTER_ID] = (this.refused[REFUSED_CLUSTER_ID] ?? 0) + 1;
+    if (this.refusalLog.shouldLog(`${sender}/${theirs ?? ''}`)) {
+      this.log('warn', `raft transport: refusing stream: ${why}`, {
+        from: sender,
+        cluster: theirs,
+        ownCluster: this.clusterId,
+      });
+    }
+    return why;
+  }
 
   /** Refuses a call meant for another member (addresses mixed up) or after close. */
   private checkIncomingCall(md: grpc.Metadata): Partial<grpc.StatusObject> | null {
@@ -468,6 +514,7 @@ export class GrpcTransport implements Transport {
       return;
     }
     const assembler = new SnapshotAssembler(this.maxSnapshotBytes);
+    const theirCluster = announcedClusterId(call.metadata.get(CLUSTER_METADATA_KEY)[0]);
     let done = false;
     const entry: IncomingCall = {
       finish: (err) => {
@@ -505,6 +552,12 @@ export class GrpcTransport implements Transport {
         }
         const verdict = this.authorizeSender(call, h.from);
         if (!verdict.allow) return fail(verdict.code, verdict.message);
+        if (this.refuseForeignCluster(h.from, theirCluster) !== null) {
+          return entry.finish({
+            code: grpc.status.FAILED_PRECONDITION,
+            details: clusterIdRefusal(this.clusterId, theirCluster, h.from)!,
+          });
+        }
         if (this.faults.get(h.from)?.dropIncoming) {
           entry.finish({ code: grpc.status.UNAVAILABLE, details: 'dropped by fault injection' });
         }
@@ -513,6 +566,9 @@ export class GrpcTransport implements Transport {
     const delivered = (m: SnapshotRequest): void => {
       if (done) return;
       if (this.closed) return entry.finish({ code: grpc.status.UNAVAILABLE, details: 'closed' });
+      const why = this.refuseForeignCluster(m.from, theirCluster);
+      if (why !== null)
+        return entry.finish({ code: grpc.status.FAILED_PRECONDITION, details: why });
       if (this.faults.get(m.from)?.dropIncoming) {
         return entry.finish({
           code: grpc.status.UNAVAILABLE,
@@ -610,6 +666,7 @@ export class GrpcTransport implements Transport {
     md.set('raftseq-to', peer.id);
     if (this.selfAddress !== undefined) md.set('raftseq-from-address', this.selfAddress);
     md.set(FORMAT_METADATA_KEY, String(WIRE_FORMAT));
+    md.set(CLUSTER_METADATA_KEY, announceClusterId(this.clusterId));
     const method = this.raftService.Send!;
     const stream = peer.client.makeClientStreamRequest<RaftBatchPb, EmptyPb>(
       SEND_PATH,
@@ -623,6 +680,8 @@ export class GrpcTransport implements Transport {
     stream.on('metadata', (answer: grpc.Metadata) => {
       if (gen !== peer.generation || this.closed) return;
       peer.announced = announcedFormat(answer.get(FORMAT_METADATA_KEY)[0]);
+      peer.announcesClusterId =
+        announcedClusterId(answer.get(CLUSTER_METADATA_KEY)[0]) !== undefined;
       peer.state = 'ready';
       peer.connectedAt = Date.now();
       peer.lastError = null;
@@ -929,6 +988,7 @@ export class GrpcTransport implements Transport {
     const md = new grpc.Metadata();
     md.set('raftseq-from', this.selfId);
     md.set('raftseq-to', peer.id);
+    md.set(CLUSTER_METADATA_KEY, announceClusterId(this.clusterId));
     const method = this.raftService.InstallSnapshot!;
     const started = Date.now();
     const call = client.makeClientStreamRequest<SnapshotChunkPb, EmptyPb>(
@@ -1032,9 +1092,25 @@ export class GrpcTransport implements Transport {
         snapshotsSent: p.snapshotsSent,
         snapshotsFailed: p.snapshotsFailed,
         ...(p.announced !== undefined ? { format: p.announced } : {}),
+        ...(p.announcesClusterId ? { announcesClusterId: true } : {}),
       };
     }
     return out;
+  }
+
+  /**
+   * This node's cluster id: checked against every incoming batch and
+   * snapshot from now on, and announced on links opened from now on. Open
+   * links are left alone: the id changes only when a member adopts its own
+   * cluster's (from '' to the id), and those links already reach members of
+   * that cluster; a node that restarts announces its id from the start.
+   */
+  setClusterId(id: string): void {
+    this.clusterId = id;
+  }
+
+  refusals(): Readonly<Record<string, number>> {
+    return { ...this.refused };
   }
 
   /** Closes every outgoing link and ends incoming streams. Call before server shutdown. */

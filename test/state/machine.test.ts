@@ -298,8 +298,8 @@ describe('SequenceStateMachine snapshots', () => {
     foreign[0] = 0x58;
     expect(() => SequenceStateMachine.restore(foreign)).toThrow(/magic/);
     const newer = snap.slice();
-    newer[4] = 3;
-    expect(() => SequenceStateMachine.restore(newer)).toThrow(/version 3/);
+    newer[4] = 4;
+    expect(() => SequenceStateMachine.restore(newer)).toThrow(/version 4/);
     expect(() => SequenceStateMachine.restore(snap.subarray(0, 6))).toThrow(DecodeError);
   });
 

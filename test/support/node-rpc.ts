@@ -16,6 +16,8 @@ export interface StatusReply {
   leader: string;
   term: string;
   commit_index: string;
+  /** '' while the node knows none (or from a release before cluster ids). */
+  cluster_id?: string;
 }
 
 type Callback<T> = (err: grpc.ServiceError | null, reply: T) => void;

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { clusterHandlers } from '../../../src/api/cluster.js';
 import { sequencerHandlers } from '../../../src/api/sequencer.js';
 import { DataDirectoryReplacedError, StartupError } from '../../../src/node/bootstrap.js';
+import { ClusterIdMismatchError } from '../../../src/node/identity.js';
 import { NO_EVENTS, type NodeEvents } from '../../../src/node/events.js';
 import { NodeHost, type NodeClasses } from '../../../src/node/host.js';
 import type { NodeOptions } from '../../../src/node/options.js';
@@ -411,6 +412,7 @@ export class SimCluster implements ClientWorld {
     if (
       err instanceof DataDirectoryReplacedError ||
       err instanceof StartupError ||
+      err instanceof ClusterIdMismatchError ||
       err instanceof StorageCorruptError
     ) {
       slot.state = 'refused';
