@@ -1,7 +1,7 @@
 // One gRPC channel per node, opened on first use, and the one way the client
 // sends a unary RPC: with a deadline, cancellable by an AbortSignal.
 import * as grpc from '@grpc/grpc-js';
-import { raftseqServices } from './proto.js';
+import { raftseqApi } from '../proto/load.js';
 
 export type ServiceName = 'Sequencer' | 'Cluster';
 
@@ -132,7 +132,7 @@ export class Channels {
   private stubsFor(address: string): Stubs {
     let s = this.stubs.get(address);
     if (s === undefined) {
-      const services = raftseqServices();
+      const services = raftseqApi();
       s = {
         Sequencer: new services.Sequencer(address, this.credentials, this.channelOptions),
         Cluster: new services.Cluster(address, this.credentials, this.channelOptions),

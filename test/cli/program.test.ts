@@ -7,7 +7,7 @@ import type { RunningNode } from '../../src/server/index.js';
 import { DEFAULTS } from '../../src/node/options.js';
 import { lines, runCli } from '../support/cli-run.js';
 import { buildInfo } from '../../src/common/build-info.js';
-import { packageVersion } from '../../src/client/paths.js';
+import { packageVersion } from '../../src/proto/package-root.js';
 import {
   failWith,
   redirectTo,

@@ -189,6 +189,7 @@ export class ProcCluster {
     for (;;) {
       const asked = this.nodes.filter((n) => n.proc && !n.proc.paused && !this.removed.has(n.id));
       const answers = await Promise.all(
+        // a member that does not answer has no view
         asked.map((n) => nodeStatus(n.addr, 500, this.opts.credentials).catch(() => null)),
       );
       const leaders = answers.flatMap((a) => (a?.role === 'leader' ? [a.node_id] : []));

@@ -36,7 +36,7 @@ const closers: Closer[] = [];
 /** Closes everything created since the last call (for afterEach). */
 export async function closeAll(): Promise<void> {
   const list = closers.splice(0).reverse();
-  for (const c of list) await c().catch(() => undefined);
+  for (const c of list) await c().catch(() => undefined); // cleanup: close what still closes
 }
 
 export function bind(server: grpc.Server, port = 0): Promise<number> {

@@ -120,6 +120,7 @@ describe('rolling upgrade from the previous release, under load', () => {
       await cluster.restart(id);
       // Ready by this build's own health: a member that knows a leader and has caught up.
       await waitUntil(
+        // not answering yet: not serving yet
         async () => (await healthStatus(node.addr, '').catch(() => '')) === 'SERVING',
         `${id} ready again`,
         30_000,

@@ -5,7 +5,7 @@
 // answer within the deadline shows as unreachable.
 
 import * as grpc from '@grpc/grpc-js';
-import { apiServices, loadApiDefinition } from '../../api/proto.js';
+import { raftseqApi } from '../../proto/load.js';
 
 /** What a member says about itself (wire names, as proto-loader decodes them). */
 export type OwnStatus = Record<string, unknown>;
@@ -17,7 +17,7 @@ type StatusCall = (
 ) => void;
 
 export class MemberStatusClient {
-  private readonly Cluster = apiServices(loadApiDefinition()).Cluster;
+  private readonly Cluster = raftseqApi().Cluster;
   private readonly clients = new Map<string, grpc.Client>();
 
   constructor(

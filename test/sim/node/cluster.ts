@@ -155,21 +155,22 @@ export class SimCluster implements ClientWorld {
   /** Resolves `p` while running events (at most `ms` of simulated time). */
   async settleOn<T>(p: Promise<T>, ms = 60_000): Promise<T> {
     let done = false;
-    let value: T | undefined;
-    let error: unknown = null;
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown } | null = null;
     p.then(
-      (v) => {
+      (value) => {
         done = true;
-        value = v;
+        outcome = { ok: true, value };
       },
-      (e: unknown) => {
+      (error: unknown) => {
         done = true;
-        error = e;
+        outcome = { ok: false, error };
       },
     );
     await this.runUntil(() => done, ms, 'the call');
-    if (error !== null) throw error;
-    return value as T;
+    const settled = outcome as { ok: true; value: T } | { ok: false; error: unknown } | null;
+    if (settled === null) throw new Error('settleOn: the call did not settle');
+    if (!settled.ok) throw settled.error;
+    return settled.value;
   }
 
   private rethrow(): void {
