@@ -29,7 +29,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
     }
     await rename(tmp, path);
   } catch (e) {
-    await rm(tmp, { force: true }).catch(() => {});
+    await rm(tmp, { force: true }).catch(() => {}); // the write's own error is the one to report
     throw e;
   }
   await syncDir(dir);

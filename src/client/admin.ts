@@ -285,7 +285,7 @@ export class AdminClient {
     const deadlineMs = callDeadlineMs(options, this.settings.retry.deadlineMs);
     const startedAt = performance.now();
     if (this.router.leader === null) {
-      await this.clusterStatus({ ...options, deadlineMs: deadlineMs / 2 }).catch(() => {});
+      await this.clusterStatus({ ...options, deadlineMs: deadlineMs / 2 }).catch(() => {}); // only a hint: the call below walks the endpoints anyway
     }
     let result: SavedSnapshot | null = null;
     await this.router.call(

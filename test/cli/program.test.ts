@@ -556,6 +556,7 @@ describe('serve', () => {
         adminTokenFile: null,
         clientCertAuth: false,
         maxSequences: DEFAULTS.maxSequences,
+        backup: null,
         enableFaultInjection: false,
       },
     ]);

@@ -25,6 +25,7 @@ export interface StatusResponse {
   'wire_format'?: (number);
   'min_wire_format'?: (number);
   'cluster_wire_format'?: (number);
+  'cluster_id'?: (string);
 }
 
 export interface StatusResponse__Output {
@@ -49,4 +50,5 @@ export interface StatusResponse__Output {
   'wire_format': (number);
   'min_wire_format': (number);
   'cluster_wire_format': (number);
+  'cluster_id': (string);
 }
