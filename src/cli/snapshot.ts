@@ -8,6 +8,7 @@ import { SNAPSHOT_DEADLINE_MS } from '../client/admin.js';
 import { clientCommand, withClient, type ClientOpts } from './client-command.js';
 import { humanBytes } from './format.js';
 import type { CliIo } from './io.js';
+import { addRestoreCommand } from './restore.js';
 
 export function addSnapshotCommands(program: Command, io: CliIo): void {
   const snapshot = program
@@ -80,6 +81,8 @@ Examples:
       const view = statusView(contents.header, bytes, sha256, contents.sequences);
       io.stdout(opts.json === true ? JSON.stringify(view) + '\n' : statusText(file, view));
     });
+
+  addRestoreCommand(snapshot, io);
 }
 
 interface StatusView {

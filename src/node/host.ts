@@ -481,7 +481,7 @@ export class NodeHost implements ApiNode {
     const c = await this.captureSnapshot();
     const data = encodeSnapshotFile(
       {
-        clusterId: '',
+        clusterId: this.clusterId(),
         index: c.index,
         term: c.term,
         savedAt: new Date(c.savedAtMs).toISOString(),
