@@ -6,8 +6,11 @@
 // and peers, the authorization policy on every call, peers that can speak
 // only for the member their certificate names, and the audit log.
 
-import { AutomaticBackups } from './backups.js';
 import { mkdirSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { AutomaticBackups } from './backups.js';
+import { forceNewCluster, statusProbe } from './force-new-cluster.js';
+import { keepRatesFile } from './rates-file.js';
 import { grpcRegisterClient } from '../api/register-client.js';
 import { startApiServer } from '../api/server.js';
 import type { Logger } from '../node/logger.js';
@@ -90,6 +93,24 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   const storage = await LevelStorage.open(options.dataDir);
   try {
+    if (options.forceNewCluster != null) {
+      await forceNewCluster(
+        {
+          id: options.id,
+          dataDir: options.dataDir,
+          listen: options.listen,
+          advance: options.forceNewCluster,
+        },
+        {
+          storage,
+          reachable: statusProbe(
+            tls !== null ? channelCredentials(tls) : grpc.credentials.createInsecure(),
+          ),
+          entropy: systemEntropy(),
+          log,
+        },
+      );
+    }
     host = await NodeHost.open(options, {
       storage,
       transport,
@@ -170,6 +191,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           metrics.registry,
         );
   backups?.start();
+  const stopRates = keepRatesFile(node, options.dataDir);
   ops.start(api.health);
   node.log.info(
     {
@@ -188,6 +210,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       ops.stopServing();
       tokens?.close();
       await backups?.stop();
+      await stopRates().catch(() => {}); // a missed last write only leaves older rates
       await node.shutdown();
       await api.close();
       await ops.close();
@@ -196,6 +219,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   };
   node.onFatal = () => {
     void backups?.stop();
+    void stopRates();
     stopRegistration();
     registration.close();
     tokens?.close();

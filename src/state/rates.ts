@@ -68,6 +68,13 @@ export class ReservationRates {
     return this.seqs.get(sequence)?.rate ?? 0;
   }
 
+  /** Every sequence with a known rate: name, rate, and the reservation last seen. */
+  *entries(): IterableIterator<{ name: string; rate: number; reserved: bigint }> {
+    for (const [name, s] of this.seqs) {
+      if (s.rate > 0) yield { name, rate: s.rate, reserved: s.reserved };
+    }
+  }
+
   get size(): number {
     return this.seqs.size;
   }
