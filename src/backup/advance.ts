@@ -19,7 +19,12 @@
 import { MAX_SEQUENCE_VALUE, formatDuration, parseDuration } from '../common/validate.js';
 import type { Parsed } from '../common/validate.js';
 
-export type Advance = { by: bigint } | { forMs: number };
+/**
+ * `unsafe`: the hidden test-only recovery that skips nothing and (for
+ * --force-new-cluster) trusts only the survivor's last snapshot, so that
+ * jepsen-lite can show its checker catching what follows.
+ */
+export type Advance = { by: bigint; unsafe?: true } | { forMs: number };
 
 /** The allocator's block bounds and target (src/state/allocator.ts defaults). */
 export const BLOCK_TARGET_SECONDS = 2;

@@ -35,6 +35,7 @@ export type ServeFlags = Record<string, unknown> & {
   printConfig?: boolean;
   enableFaultInjection?: boolean;
   forceNewCluster?: boolean;
+  unsafeNoAdvance?: boolean;
   advanceBy?: string;
   advanceFor?: string;
 };
@@ -50,6 +51,8 @@ function forceNewClusterOf(flags: ServeFlags): Advance | null {
       throw new UsageError('--advance-by and --advance-for need --force-new-cluster');
     return null;
   }
+  // Test-only (hidden): a broken recovery for jepsen-lite to catch.
+  if (flags.unsafeNoAdvance === true) return { by: 0n, unsafe: true };
   const a = parseAdvance(flags);
   if (!a.ok) throw new UsageError(`--force-new-cluster: ${a.problem}`);
   return a.value;
@@ -126,6 +129,7 @@ export function addServeCommand(program: Command, io: CliIo, exitCode: { value: 
         '(refused while it reaches a majority of the old voters); needs --advance-by or --advance-for; flag only',
     )
     .option('--advance-by <n>', 'with --force-new-cluster: skip N values in every sequence')
+    .addOption(new Option('--unsafe-no-advance', 'tests only').hideHelp())
     .option(
       '--advance-for <duration>',
       "with --force-new-cluster: skip each sequence's recorded rate times DURATION (e.g. 1h), at least one block",

@@ -75,7 +75,8 @@ export async function forceNewCluster(o: ForceOptions, deps: ForceDeps): Promise
   }
   // Everything this member holds, committed or not (see above).
   const sm = SequenceStateMachine.restore(state.snapshot.data);
-  for (const e of state.entries) sm.apply(e);
+  const unsafe = 'by' in o.advance && o.advance.unsafe === true;
+  if (!unsafe) for (const e of state.entries) sm.apply(e);
   const voters = lastConf(state).voters;
   const others = voters.filter((v) => v !== o.id);
   const members = sm.members();
