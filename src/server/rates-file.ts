@@ -4,9 +4,11 @@
 // memory and die with the process.
 //
 // The file is a snapshot file (src/backup/format.ts) holding only the
-// sequences with a known rate, rewritten atomically every RATES_EVERY_MS.
-// Losing the last interval's changes is harmless: a rate a little stale is
-// still a rate, and recovery never skips less than one block.
+// sequences with a known rate, rewritten atomically every RATES_EVERY_MS,
+// or 50 times as long as the last write took when that is longer (a million
+// busy sequences take a few hundred ms to encode on the event loop: at most
+// 2 % of it). Losing the last interval's changes is harmless: a rate a
+// little stale is still a rate, and recovery never skips less than one block.
 
 import { join } from 'node:path';
 import { encodeSnapshotFile, type SnapshotSequence } from '../backup/format.js';
@@ -15,14 +17,18 @@ import { buildInfo } from '../common/build-info.js';
 import type { NodeHost } from '../node/host.js';
 
 export const RATES_FILE = 'rates.snap';
-export const RATES_EVERY_MS = 10_000;
+export const RATES_EVERY_MS = 2_000;
+/** The interval is at least this many times the last write's duration. */
+const RATES_COST_FACTOR = 50;
 
 /** Starts the periodic writer; returns a function that stops it and writes once more. */
 export function keepRatesFile(node: NodeHost, dataDir: string): () => Promise<void> {
   let running: Promise<void> | null = null;
   let stopped = false;
   const path = join(dataDir, RATES_FILE);
+  let lastCostMs = 0;
   const write = (): Promise<void> => {
+    const started = node.clock.now();
     const sequences: SnapshotSequence[] = [];
     for (const e of node.rates.entries()) sequences.push(e);
     const st = node.status();
@@ -37,13 +43,15 @@ export function keepRatesFile(node: NodeHost, dataDir: string): () => Promise<vo
       },
       sequences,
     );
+    lastCostMs = node.clock.now() - started; // the synchronous part, on the event loop
     return writeFileAtomic(path, data).catch((err: unknown) => {
       node.log.warn({ err: (err as Error).message, file: path }, 'could not record the rates');
     });
   };
   let cancel = (): void => {};
   const schedule = (): void => {
-    cancel = node.clock.setTimer(RATES_EVERY_MS, () => {
+    const every = Math.max(RATES_EVERY_MS, RATES_COST_FACTOR * lastCostMs);
+    cancel = node.clock.setTimer(every, () => {
       if (stopped) return;
       if (running === null) running = write().finally(() => (running = null));
       schedule();
