@@ -63,11 +63,14 @@ export class SnapshotFileError extends Error {
   override name = 'SnapshotFileError';
 }
 
-/** The file's bytes, digest included. */
-export function encodeSnapshotFile(
+/** Records encoded between two pauses of encodeSnapshotFileYielding. */
+const ENCODE_CHUNK = 50_000;
+
+/** The encoder, pausing (yield) every ENCODE_CHUNK records; returns the file's bytes. */
+function* encodeSteps(
   header: Omit<SnapshotHeader, 'format' | 'sequences'>,
   sequences: readonly SnapshotSequence[],
-): Uint8Array {
+): Generator<void, Uint8Array> {
   const full: SnapshotHeader = {
     format: SNAPSHOT_FILE_VERSION,
     ...header,
@@ -80,13 +83,45 @@ export function encodeSnapshotFile(
   w.u32(json.length);
   w.bytes(json);
   w.u32(sequences.length);
+  let i = 0;
   for (const s of sequences) {
+    if (++i % ENCODE_CHUNK === 0) yield;
     w.name(s.name);
     w.u64(s.reserved);
     w.f64(Number.isFinite(s.rate) && s.rate > 0 ? s.rate : 0);
   }
   w.bytes(sha256(w.peek()));
   return w.finish();
+}
+
+/** The file's bytes, digest included. */
+export function encodeSnapshotFile(
+  header: Omit<SnapshotHeader, 'format' | 'sequences'>,
+  sequences: readonly SnapshotSequence[],
+): Uint8Array {
+  const steps = encodeSteps(header, sequences);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/**
+ * encodeSnapshotFile that awaits `pause()` every few tens of thousands of
+ * records, so that a leader encoding a million keeps its event loop (and
+ * its heartbeats) going.
+ */
+export async function encodeSnapshotFileYielding(
+  header: Omit<SnapshotHeader, 'format' | 'sequences'>,
+  sequences: readonly SnapshotSequence[],
+  pause: () => Promise<void>,
+): Promise<Uint8Array> {
+  const steps = encodeSteps(header, sequences);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+    await pause();
+  }
 }
 
 /** The SHA-256 a file carries in its last 32 bytes (hex), without checking it. */

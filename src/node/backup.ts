@@ -6,11 +6,19 @@
 // own term's no-op (so its commit index covers every entry committed by any
 // earlier leader). Its commit index at that moment therefore covers every
 // reservation committed before the call; the capture waits until the state
-// machine has applied at least that far, then copies every sequence in one
-// synchronous pass, so the copy is the state at one applied index.
+// machine has applied at least that far, then copies every sequence.
 //
-// Values served after that index come from reservations the copy may not
-// hold; that is what a recovery's advance covers (src/backup/advance.ts).
+// The copy yields to the event loop every CHUNK sequences: a million of
+// them take seconds to copy on a loaded machine, longer than an election
+// timeout, and a leader that stops sending heartbeats that long is deposed.
+// Entries applied meanwhile can only raise a sequence's reservation (it
+// never shrinks), so each sequence is copied as of the read index or later:
+// what a recovery needs, a bound on everything served before the call.
+// `index` and `savedAtMs` are taken when the copy starts, the earlier, safe
+// ends (an advance counts from savedAt).
+//
+// Values served after the copy come from reservations it may not hold;
+// that is what a recovery's advance covers (src/backup/advance.ts).
 
 import type { SnapshotSequence } from '../backup/format.js';
 import type { Status } from '../raft/index.js';
@@ -40,6 +48,8 @@ export interface CaptureDeps {
 
 /** How long the capture waits for the state machine to apply up to the read index. */
 const APPLY_WAIT_MS = 5_000;
+/** Sequences copied between two yields to the event loop. */
+const CHUNK = 20_000;
 
 export async function captureSnapshot(d: CaptureDeps): Promise<SnapshotCapture> {
   const st = d.status();
@@ -53,19 +63,21 @@ export async function captureSnapshot(d: CaptureDeps): Promise<SnapshotCapture> 
       throw new TimeoutError('applying up to the read index', APPLY_WAIT_MS);
     await sleepOn(d.clock, 1);
   }
-  // One synchronous pass: nothing is applied while it runs.
-  const sequences: SnapshotSequence[] = new Array<SnapshotSequence>(d.sm.sequenceCount);
+  const index = d.sm.lastApplied;
+  const savedAtMs = d.clock.wallNow();
+  const sequences: SnapshotSequence[] = [];
   let i = 0;
   for (const s of d.sm.sequences()) {
+    if (++i % CHUNK === 0) await sleepOn(d.clock, 0);
     // start - 1 <= reserved always holds (an advance raises both); the max
     // keeps the file safe even if that rule ever changed.
     const top = s.start - 1n > s.reserved ? s.start - 1n : s.reserved;
-    sequences[i++] = { name: s.sequence, reserved: top, rate: d.rate(s.sequence) };
+    sequences.push({ name: s.sequence, reserved: top, rate: d.rate(s.sequence) });
   }
   return {
-    index: d.sm.lastApplied,
+    index,
     term: st.term,
-    savedAtMs: d.clock.wallNow(),
+    savedAtMs,
     member: st.id,
     sequences,
   };

@@ -12,7 +12,7 @@
 //   this file      wiring, the allocator's lifecycle, proposals, start and stop
 
 import type { ApiNode, MemberView, SequenceView, SnapshotFile } from '../api/node-api.js';
-import { encodeSnapshotFile } from '../backup/format.js';
+import { encodeSnapshotFileYielding } from '../backup/format.js';
 import { buildInfo } from '../common/build-info.js';
 import {
   RaftNode,
@@ -479,7 +479,7 @@ export class NodeHost implements ApiNode {
   /** captureSnapshot(), encoded as a backup file. */
   async snapshotFile(): Promise<SnapshotFile> {
     const c = await this.captureSnapshot();
-    const data = encodeSnapshotFile(
+    const data = await encodeSnapshotFileYielding(
       {
         clusterId: this.clusterId(),
         index: c.index,
@@ -489,6 +489,7 @@ export class NodeHost implements ApiNode {
         version: buildInfo().version,
       },
       c.sequences,
+      () => sleepOn(this.clock, 0),
     );
     return { data, index: c.index, term: c.term, sequences: c.sequences.length };
   }

@@ -11,10 +11,11 @@
 // little stale is still a rate, and recovery never skips less than one block.
 
 import { join } from 'node:path';
-import { encodeSnapshotFile, type SnapshotSequence } from '../backup/format.js';
+import { encodeSnapshotFileYielding, type SnapshotSequence } from '../backup/format.js';
 import { readSnapshotFile, writeFileAtomic } from '../backup/file.js';
 import { buildInfo } from '../common/build-info.js';
 import type { NodeHost } from '../node/host.js';
+import { sleepOn } from '../node/runtime.js';
 
 export const RATES_FILE = 'rates.snap';
 export const RATES_EVERY_MS = 2_000;
@@ -27,12 +28,12 @@ export function keepRatesFile(node: NodeHost, dataDir: string): () => Promise<vo
   let stopped = false;
   const path = join(dataDir, RATES_FILE);
   let lastCostMs = 0;
-  const write = (): Promise<void> => {
+  const write = async (): Promise<void> => {
     const started = node.clock.now();
     const sequences: SnapshotSequence[] = [];
     for (const e of node.rates.entries()) sequences.push(e);
     const st = node.status();
-    const data = encodeSnapshotFile(
+    const data = await encodeSnapshotFileYielding(
       {
         clusterId: node.clusterId(),
         index: node.sm.lastApplied,
@@ -42,9 +43,10 @@ export function keepRatesFile(node: NodeHost, dataDir: string): () => Promise<vo
         version: buildInfo().version,
       },
       sequences,
+      () => sleepOn(node.clock, 0),
     );
-    lastCostMs = node.clock.now() - started; // the synchronous part, on the event loop
-    return writeFileAtomic(path, data).catch((err: unknown) => {
+    lastCostMs = node.clock.now() - started;
+    await writeFileAtomic(path, data).catch((err: unknown) => {
       node.log.warn({ err: (err as Error).message, file: path }, 'could not record the rates');
     });
   };
