@@ -40,6 +40,7 @@ export default defineConfig(
   {
     ignores: [
       'dist/',
+      'packages/client/dist/',
       // Written by scripts/proto-gen.mjs (proto-loader-gen-types); checked by CI.
       'src/proto/generated/',
       'node_modules/',

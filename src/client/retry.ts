@@ -122,11 +122,11 @@ export interface CallSpec {
 }
 
 /** One attempt at `endpoint` with a gRPC deadline of `timeoutMs`; rejects with a ServiceError. */
-export type Attempt = (
+export type Attempt<T> = (
   endpoint: string,
   timeoutMs: number,
   signal: AbortSignal | undefined,
-) => Promise<unknown>;
+) => Promise<T>;
 
 export interface RouteOptions {
   /** Overall deadline of this call (ms). */
@@ -184,11 +184,11 @@ export class Router {
   }
 
   /** Runs `attempt` until one succeeds, a non-retryable error, or the deadline. */
-  async call(
+  async call<T>(
     spec: CallSpec,
-    attempt: Attempt,
+    attempt: Attempt<T>,
     options: RouteOptions,
-  ): Promise<{ response: unknown; endpoint: string }> {
+  ): Promise<{ response: T; endpoint: string }> {
     const { deadlineMs, signal } = options;
     const start = options.startedAt ?? performance.now();
     const tried = new Set<string>();

@@ -25,8 +25,10 @@ import {
 } from '../raft/index.js';
 import { Allocator, NotLeaderError, type AllocatorTotals } from '../state/allocator.js';
 import { encodeCommand, encodeMemberContext, type Command } from '../state/commands.js';
+import { DecodeError } from '../state/binary.js';
 import { SequenceStateMachine, type ApplyResult } from '../state/machine.js';
 import { ReservationRates } from '../state/rates.js';
+import { StorageCorruptError } from '../storage/errors.js';
 import type { RaftStorage } from '../storage/storage.js';
 import type { LinkStats, Transport } from '../transport/transport.js';
 import { captureSnapshot, type SnapshotCapture } from './backup.js';
@@ -207,6 +209,7 @@ export class NodeHost implements ApiNode {
       onMessage: (m) => this.driver.onPeerMessage(m),
       onSnapshotFailure: (to) => this.driver.onSnapshotFailure(to),
       onUnknownPeer: (id, address) => this.membership.learnPeer(id, address),
+      onPeerUnreachable: (id) => this.driver.onPeerUnreachable(id),
     });
     this.membership.updatePeers();
   }
@@ -244,7 +247,19 @@ export class NodeHost implements ApiNode {
     const incarnation = await loadIncarnation(deps.storage, deps.entropy);
     const verified = await loadVerified(deps.storage);
     const clusterId = await loadClusterId(deps.storage);
-    const host = new NodeHost(options, deps, initial, incarnation, verified, clusterId);
+    let host: NodeHost;
+    try {
+      host = new NodeHost(options, deps, initial, incarnation, verified, clusterId);
+    } catch (e) {
+      // The stored snapshot passed the record checksum but not the state
+      // machine's own: refuse, naming the directory and the snapshot's index.
+      if (!(e instanceof DecodeError)) throw e;
+      throw new StorageCorruptError(
+        options.dataDir,
+        initial.snapshot.meta.index,
+        `state machine ${e.message}`,
+      );
+    }
     host.membership.checkIncarnation();
     return host;
   }

@@ -17,6 +17,13 @@ export interface TransportHandler {
    * the leader's snapshot arrives; this is how it can answer the leader.
    */
   onUnknownPeer(id: NodeId, address: string): void;
+  /**
+   * The link to `id` broke or was refused: its process is gone or not
+   * listening (a silent network gives no such sign; Raft's timeouts cover
+   * that). Lets a follower of a crashed leader campaign without waiting out
+   * a randomized election timeout. Called asynchronously.
+   */
+  onPeerUnreachable(id: NodeId): void;
 }
 
 /** Per-peer link figures (for metrics and status). */

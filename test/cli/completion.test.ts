@@ -169,6 +169,7 @@ describe('raftseq completion zsh and fish', () => {
       'help',
       'join',
       'leave',
+      'replace',
       'status',
       'transfer-leader',
     ]);

@@ -57,6 +57,7 @@ describe('help', () => {
     [['cluster', 'join']],
     [['cluster', 'leave']],
     [['cluster', 'transfer-leader']],
+    [['cluster', 'replace']],
     [['sequence']],
     [['sequence', 'list']],
     [['sequence', 'show']],

@@ -111,3 +111,26 @@ describe('cluster identity', () => {
     expect(ident.id).toBe('dddd');
   });
 });
+
+describe('a stored snapshot that fails the state machine checksum', () => {
+  it('is refused at start naming the data directory and the snapshot index', async () => {
+    const c = new SimCluster({ seed: 13, ids: ['n1'], drift: 0 });
+    const slot = c.slots.get('n1')!;
+    const data = bootstrapData(new Map([['n1', 'a:1']]), 5, 'aaaa');
+    data[data.length - 1]! ^= 0x01; // the state machine's own CRC
+    slot.storage.persistSync([
+      {
+        snapshot: { meta: { index: 5, term: 1, conf: { voters: ['n1'], learners: [] } }, data },
+        compacted: null,
+        entries: [],
+        hardState: { term: 1, vote: null, commit: 5 },
+      },
+    ]);
+    c.start();
+    await c.runUntil(() => slot.state === 'refused', 5_000, 'the refusal');
+    expect(c.trace.lines().join('\n')).toMatch(
+      /n1 refuses to run: data directory \S+ is corrupt at log index 5: state machine snapshot: checksum mismatch/,
+    );
+    c.stopEverything();
+  });
+});

@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { raftseqApi } from '../../src/proto/load.js';
-import type { FaultRule } from '../../src/transport/grpc-transport.js';
+import type { FaultRule } from '../../src/transport/grpc-options.js';
 import { clientConstructor } from '../../src/transport/proto.js';
 
 /** The fields of a StatusResponse the tests read (snake_case, 64-bit as strings). */

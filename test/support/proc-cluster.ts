@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as grpc from '@grpc/grpc-js';
-import type { FaultRule } from '../../src/transport/grpc-transport.js';
+import type { FaultRule } from '../../src/transport/grpc-options.js';
 import { nodeStatus, setFault } from './node-rpc.js';
 import { ROOT, raftseqNodeArgs, type RaftseqBuild } from './paths.js';
 import { reservePorts, type PortReservation } from './ports.js';

@@ -3,6 +3,7 @@
 // view. Served on the node's one gRPC port.
 
 import * as grpc from '@grpc/grpc-js';
+import type { OpsClient } from '../../proto/generated/raftseq/v1/Ops.js';
 import { raftseqApi } from '../../proto/load.js';
 import type { Overview } from './view.js';
 
@@ -22,16 +23,10 @@ export function addOpsService(server: grpc.Server, view: () => Promise<Overview>
   });
 }
 
-type OverviewCall = (
-  req: object,
-  opts: grpc.CallOptions,
-  cb: (err: grpc.ServiceError | null, res?: { json?: string }) => void,
-) => void;
-
 /** Asks other nodes for their view; one channel, re-made when the leader moves. */
 export class OverviewClient {
   private readonly Ops = raftseqApi().Ops;
-  private client: { address: string; c: grpc.Client } | null = null;
+  private client: { address: string; c: OpsClient } | null = null;
 
   constructor(
     private readonly credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
@@ -43,9 +38,8 @@ export class OverviewClient {
       this.client = { address, c: new this.Ops(address, this.credentials) };
     }
     const c = this.client.c;
-    const call = (c as unknown as { Overview: OverviewCall }).Overview.bind(c);
     return new Promise((resolve, reject) => {
-      call({}, { deadline: Date.now() + deadlineMs }, (err, res) => {
+      c.Overview({}, { deadline: Date.now() + deadlineMs }, (err, res) => {
         if (err) return reject(new Error(`${address}: ${err.details || err.message}`));
         try {
           resolve(JSON.parse(res?.json ?? '') as Overview);

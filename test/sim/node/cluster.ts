@@ -646,12 +646,33 @@ export class SimCluster implements ClientWorld {
   private deliver(m: Message, to: string, fromAddress: string): void {
     if (this.net.isCut(m.from, to)) return;
     const proc = this.slots.get(to)?.proc;
-    if (proc === null || proc === undefined || !proc.alive || proc.host === null) return;
+    if (proc === null || proc === undefined || !proc.alive || proc.host === null) {
+      this.refused(m.from, to);
+      return;
+    }
     this.input(proc, () => {
       const h = proc.transport.handler;
       if (h === null || proc.transport.isClosed) return;
       if (!proc.transport.knows(m.from)) h.onUnknownPeer(m.from, fromAddress);
       h.onMessage(m);
+    });
+  }
+
+  /**
+   * A message reached a process that is down or not yet serving: as a reset
+   * or refused connection would, the sender's transport hears of it one
+   * network delay later (a cut link, like a silent network, says nothing).
+   */
+  private refused(from: string, to: string): void {
+    const copies = this.net.route(to, from, this.delays);
+    if (copies === 0) return;
+    this.sched.after(this.delays[0]! * NET_SCALE, () => {
+      const sender = this.slots.get(from)?.proc;
+      if (sender === null || sender === undefined || !sender.alive) return;
+      this.input(sender, () => {
+        const h = sender.transport.handler;
+        if (h !== null && !sender.transport.isClosed) h.onPeerUnreachable(to);
+      });
     });
   }
 
