@@ -106,6 +106,13 @@ export async function forceNewCluster(o: ForceOptions, deps: ForceDeps): Promise
     const top = s.start - 1n > s.reserved ? s.start - 1n : s.reserved;
     inputs.push({ name: s.sequence, reserved: top, rate: rates.get(s.sequence) ?? 0 });
   }
+  const withoutRate = inputs.filter((x) => x.rate === 0).length;
+  if (withoutRate > 0 && !('by' in o.advance)) {
+    deps.log.warn(
+      { withoutRate, sequences: inputs.length },
+      `${withoutRate} sequence(s) have no recorded rate: --advance-for skips one block of each`,
+    );
+  }
   const clusterId = newClusterId(deps.entropy);
   const address = members.get(o.id) ?? o.listen;
   const recovered = recoveredState(inputs, o.advance, new Map([[o.id, address]]), clusterId);
