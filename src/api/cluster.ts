@@ -6,6 +6,7 @@ import { encodeMemberContext } from '../state/commands.js';
 import type { NodeVersions } from '../node/versions.js';
 import type { ApiNode, MemberView } from './node-api.js';
 import { mapAllocatorError } from './sequencer.js';
+import { saveSnapshotHandler } from './snapshot.js';
 import { notLeaderError, statusError } from './status.js';
 import {
   hostPortProblem,
@@ -184,6 +185,8 @@ export function clusterHandlers(node: ApiNode): grpc.UntypedServiceImplementatio
       if (r === 'not-member') throw statusError(grpc.status.NOT_FOUND, `${req.id} is not a member`);
       return {};
     }),
+
+    SaveSnapshot: saveSnapshotHandler(node),
 
     AdvanceSequence: unary(async (req: { name: string; to: string }) => {
       const problem = sequenceNameProblem(req.name);

@@ -35,6 +35,14 @@ export interface SequenceView {
   block: string;
 }
 
+/** A backup file and what it holds. */
+export interface SnapshotFile {
+  data: Uint8Array;
+  index: number;
+  term: number;
+  sequences: number;
+}
+
 export interface ApiNode {
   readonly id: NodeId;
   /** Largest `count` one Next may ask for. */
@@ -69,6 +77,11 @@ export interface ApiNode {
   sequenceNext(name: string): bigint;
   sequenceInfo(name: string): SequenceView | null;
   sequenceInfos(after: string, limit: number): SequenceView[];
+  /**
+   * A backup file (src/backup/format.ts) of every sequence, at an index
+   * committed after the call. Leader only: rejects with NotLeaderError elsewhere.
+   */
+  snapshotFile(): Promise<SnapshotFile>;
   /** Commits `advance` through the log; resolves once applied here. */
   advance(name: string, to: bigint): Promise<void>;
 

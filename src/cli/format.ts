@@ -28,6 +28,13 @@ function jsonInt(v: bigint): number | string {
 }
 
 /** `next` output: "42", or "42..51" for a range. */
+/** A size in bytes for people: 512 B, 1.5 KiB, 27.3 MiB. */
+export function humanBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
 export function formatRange(first: bigint, count: number): string {
   return count === 1 ? `${first}` : `${first}..${first + BigInt(count) - 1n}`;
 }

@@ -13,6 +13,7 @@ import { addNextCommand } from './next.js';
 import { UsageError } from './parse.js';
 import { addSequenceCommands } from './sequence.js';
 import { addServeCommand } from './serve.js';
+import { addSnapshotCommands } from './snapshot.js';
 import { addCertsCommand } from './certs.js';
 import { describeError, oneLine } from './util.js';
 
@@ -54,6 +55,7 @@ Examples:
   addNextCommand(program, io);
   addClusterCommands(program, io);
   addSequenceCommands(program, io);
+  addSnapshotCommands(program, io);
   addCompletionCommand(program, io);
   addCertsCommand(program, io);
 

@@ -16,6 +16,7 @@ import {
   type SettingSpec,
   type SettingValues,
 } from '../node/config.js';
+import { parseAdvance, type Advance } from '../backup/advance.js';
 import { createLogger } from '../node/logger.js';
 import type { NodeOptions } from '../node/options.js';
 import type { RunningNode } from '../server/index.js';
@@ -33,7 +34,29 @@ export type ServeFlags = Record<string, unknown> & {
   config?: string;
   printConfig?: boolean;
   enableFaultInjection?: boolean;
+  forceNewCluster?: boolean;
+  unsafeNoAdvance?: boolean;
+  advanceBy?: string;
+  advanceFor?: string;
 };
+
+/**
+ * --force-new-cluster and its advance. Flags only, never the environment or
+ * a config file: a setting that stays would force again at every restart.
+ */
+function forceNewClusterOf(flags: ServeFlags): Advance | null {
+  const advanceGiven = flags.advanceBy !== undefined || flags.advanceFor !== undefined;
+  if (flags.forceNewCluster !== true) {
+    if (advanceGiven)
+      throw new UsageError('--advance-by and --advance-for need --force-new-cluster');
+    return null;
+  }
+  // Test-only (hidden): a broken recovery for jepsen-lite to catch.
+  if (flags.unsafeNoAdvance === true) return { by: 0n, unsafe: true };
+  const a = parseAdvance(flags);
+  if (!a.ok) throw new UsageError(`--force-new-cluster: ${a.problem}`);
+  return a.value;
+}
 
 /**
  * The node's options from flags (> env > config file > defaults), validated.
@@ -53,7 +76,11 @@ export function buildNodeOptions(
     const file =
       configPath === undefined ? null : { path: configPath, values: readConfigFile(configPath) };
     const resolved = resolveSettings({ flags: given, env, file });
-    return toNodeOptions(resolved, { enableFaultInjection: flags.enableFaultInjection === true });
+    const forceNewCluster = forceNewClusterOf(flags);
+    return {
+      ...toNodeOptions(resolved, { enableFaultInjection: flags.enableFaultInjection === true }),
+      ...(forceNewCluster !== null ? { forceNewCluster } : {}),
+    };
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(e.message);
     throw e;
@@ -96,6 +123,17 @@ export function addServeCommand(program: Command, io: CliIo, exitCode: { value: 
       `read settings from a JSON (.json) or YAML file (env: ${CONFIG_ENV})`,
     )
     .option('--print-config', 'print the effective settings as JSON and exit without starting')
+    .option(
+      '--force-new-cluster',
+      'disaster recovery: make this member, whose peers are gone for good, the only voter of a NEW cluster ' +
+        '(refused while it reaches a majority of the old voters); needs --advance-by or --advance-for; flag only',
+    )
+    .option('--advance-by <n>', 'with --force-new-cluster: skip N values in every sequence')
+    .addOption(new Option('--unsafe-no-advance', 'tests only').hideHelp())
+    .option(
+      '--advance-for <duration>',
+      "with --force-new-cluster: skip each sequence's recorded rate times DURATION (e.g. 1h), at least one block",
+    )
     .addOption(
       new Option(
         '--enable-fault-injection',
@@ -122,7 +160,9 @@ Examples:
   # from a config file and the environment, with Prometheus metrics
   RAFTSEQ_LOG_LEVEL=debug raftseq serve --config /etc/raftseq/n1.yaml \\
       --metrics-listen 127.0.0.1:9464
-  raftseq serve --config /etc/raftseq/n1.yaml --print-config`,
+  raftseq serve --config /etc/raftseq/n1.yaml --print-config
+  # the other members are lost for good: this one carries on alone, then add members
+  raftseq serve --id n1 --listen 10.0.0.1:7001 --data /var/lib/raftseq --force-new-cluster --advance-for 1h`,
     )
     .action(async (flags: ServeFlags) => {
       const options = buildNodeOptions(flags, io.env);

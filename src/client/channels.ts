@@ -68,6 +68,58 @@ export class Channels {
     });
   }
 
+  /**
+   * One attempt: a server-streaming RPC to `address`, each message handed to
+   * `onMessage`; resolves when the server ends the stream, rejects with its
+   * ServiceError.
+   */
+  serverStream(
+    address: string,
+    service: ServiceName,
+    method: string,
+    request: unknown,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    onMessage: (message: Record<string, unknown>) => void,
+  ): Promise<void> {
+    const stub = this.stubsFor(address)[service] as unknown as Record<
+      string,
+      | ((request: unknown, options: grpc.CallOptions) => grpc.ClientReadableStream<unknown>)
+      | undefined
+    >;
+    const fn = stub[method];
+    if (typeof fn !== 'function') {
+      return Promise.reject(new Error(`raftseq.v1.${service} has no method ${method}`));
+    }
+    return new Promise((resolve, reject) => {
+      const call = fn.call(stub, request, {
+        deadline: Date.now() + Math.max(1, Math.floor(timeoutMs)),
+      });
+      const onAbort = (): void => call.cancel();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => signal?.removeEventListener('abort', onAbort);
+      call.on('data', (m: Record<string, unknown>) => {
+        try {
+          onMessage(m);
+        } catch (e) {
+          call.cancel();
+          done();
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      });
+      call.on('error', (e) => {
+        done();
+        reject(e);
+      });
+      // 'status', not 'end': a stream that failed also ends; only OK resolves.
+      call.on('status', (st: grpc.StatusObject) => {
+        if (st.code !== grpc.status.OK) return; // 'error' carries it
+        done();
+        resolve();
+      });
+    });
+  }
+
   /** A function that opens NextStreams to `address`, over its channel (opened now if need be). */
   nextStreamOpener(address: string): () => NextStreamCall {
     const stub = this.stubsFor(address).Sequencer;

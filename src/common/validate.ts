@@ -131,6 +131,57 @@ export function parseMilliseconds(text: string): Parsed<number> {
   return parseInteger(text, 'milliseconds', 1, MAX_MILLISECONDS);
 }
 
+/** Units of a duration, in milliseconds (Go's time.ParseDuration, plus d). */
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * A duration like `90s`, `1m`, `2h`, `1h30m` or `500ms`, in whole
+ * milliseconds, within [minMs, maxMs]. A bare number is refused: `5` could
+ * mean seconds or minutes, and guessing wrong here skips too little.
+ */
+export function parseDuration(text: string, minMs: number, maxMs: number): Parsed<number> {
+  const t = text.trim();
+  const part = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)/y;
+  let ms = 0;
+  let pos = 0;
+  while (pos < t.length) {
+    part.lastIndex = pos;
+    const m = part.exec(t);
+    if (m === null) break;
+    ms += Number(m[1]) * DURATION_UNITS[m[2]!]!;
+    pos = part.lastIndex;
+  }
+  if (t === '' || pos !== t.length) {
+    return {
+      ok: false,
+      problem: `duration ${JSON.stringify(text)} is not a duration like 90s, 15m, 2h or 1h30m`,
+    };
+  }
+  ms = Math.ceil(ms);
+  if (ms < minMs || ms > maxMs) {
+    return {
+      ok: false,
+      problem: `duration ${JSON.stringify(text)} must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}`,
+    };
+  }
+  return { ok: true, value: ms };
+}
+
+/** A duration in the largest unit that divides it, e.g. 7200000 -> "2h". */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    const size = DURATION_UNITS[unit]!;
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 // --------------------------------------------------------------- addresses
 
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?):([0-9]{1,5})$/;

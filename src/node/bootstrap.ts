@@ -73,6 +73,28 @@ export function markVerified(storage: RaftStorage): Promise<void> {
   return storage.setMeta(META_VERIFIED, utf8.encode('1'));
 }
 
+/**
+ * Writes `storage` as founding member `id` of a new cluster of `voters`
+ * whose state machine starts as `data` (a bootstrap snapshot at index 1,
+ * term 1), replacing whatever the storage held: restore and
+ * --force-new-cluster, which decided it may. Unverified like any founding
+ * member (see loadVerified). The caller records the cluster id (identity.ts).
+ */
+export async function writeNewCluster(
+  storage: RaftStorage,
+  id: string,
+  voters: string[],
+  data: Uint8Array,
+): Promise<InitialState> {
+  const initial = bootstrapState(voters, data);
+  await storage.persist([
+    { snapshot: initial.snapshot, compacted: null, entries: [], hardState: initial.hardState },
+  ]);
+  await storage.setMeta(META_VERIFIED, utf8.encode('0'));
+  await storage.setMeta(META_NODE_ID, utf8.encode(id));
+  return initial;
+}
+
 /** The durable Raft state, or a bootstrapped / empty one for a new data directory. */
 export async function loadOrBootstrap(
   storage: RaftStorage,

@@ -18,6 +18,7 @@ import {
   listenAddressProblem,
   memberIdProblem,
   parseInteger,
+  parseDuration,
   parseMilliseconds,
   type Parsed,
 } from '../common/validate.js';
@@ -133,6 +134,9 @@ interface SettingTypes {
   'admin-token-file': string;
   'client-cert-auth': boolean;
   'max-sequences': number;
+  'backup-dir': string;
+  'backup-interval': number;
+  'backup-keep': number;
 }
 
 export type SettingKey = keyof SettingTypes;
@@ -301,6 +305,27 @@ export const SETTINGS = [
     help: 'creating a sequence beyond this many fails with RESOURCE_EXHAUSTED',
     default: DEFAULTS.maxSequences,
     parse: integer('max sequences', 1, Number.MAX_SAFE_INTEGER),
+  }),
+  spec({
+    key: 'backup-dir',
+    arg: '<dir>',
+    help: 'while leader, save a snapshot (as `raftseq snapshot save` does) into this directory every --backup-interval (default: off)',
+    parse: path('backup-dir'),
+  }),
+  spec({
+    key: 'backup-interval',
+    arg: '<duration>',
+    help: 'time between automatic backups, e.g. 15m or 1h; a bare number is milliseconds, as in every other time setting',
+    default: DEFAULTS.backupIntervalMs,
+    parse: (v) =>
+      valueOf(parseDuration(/^\s*[0-9]+\s*$/.test(v) ? `${v.trim()}ms` : v, 1000, 7 * 86_400_000)),
+  }),
+  spec({
+    key: 'backup-keep',
+    arg: '<n>',
+    help: 'automatic backups to keep in --backup-dir (older ones are deleted)',
+    default: DEFAULTS.backupKeep,
+    parse: integer('backup keep', 1, 100_000),
   }),
 ] as const satisfies readonly SettingSpec[];
 
@@ -484,6 +509,10 @@ export function toNodeOptions(
   if (metricsListen !== null && metricsListen === listen && !/:0+$/.test(listen)) {
     throw new ConfigError(`--metrics-listen (${metricsListen}) must differ from --listen`);
   }
+  const backupDir = v['backup-dir'];
+  if (backupDir === undefined && (r.sources['backup-interval'] ?? 'default') !== 'default') {
+    throw new ConfigError('--backup-interval needs --backup-dir (where to write the backups)');
+  }
   let tls;
   try {
     tls = serverTlsFiles({
@@ -515,6 +544,14 @@ export function toNodeOptions(
     adminTokenFile: v['admin-token-file'] === undefined ? null : resolve(v['admin-token-file']),
     clientCertAuth: v['client-cert-auth'] ?? false,
     maxSequences: v['max-sequences'] ?? DEFAULTS.maxSequences,
+    backup:
+      backupDir === undefined
+        ? null
+        : {
+            dir: resolve(backupDir),
+            intervalMs: v['backup-interval'] ?? DEFAULTS.backupIntervalMs,
+            keep: v['backup-keep'] ?? DEFAULTS.backupKeep,
+          },
     enableFaultInjection: extra.enableFaultInjection === true,
   };
 }
@@ -543,5 +580,9 @@ export function effectiveConfig(o: NodeOptions): Record<SettingKey, unknown> {
     'admin-token-file': o.adminTokenFile ?? null,
     'client-cert-auth': o.clientCertAuth ?? false,
     'max-sequences': o.maxSequences ?? DEFAULTS.maxSequences,
+    'backup-dir': o.backup?.dir ?? null,
+    // Null without a directory, so that the output stays a valid config file.
+    'backup-interval': o.backup?.intervalMs ?? null,
+    'backup-keep': o.backup?.keep ?? null,
   };
 }

@@ -11,7 +11,9 @@
 //   identity.ts    the cluster id: adopted, persisted, proposed, given to the transport
 //   this file      wiring, the allocator's lifecycle, proposals, start and stop
 
-import type { ApiNode, MemberView, SequenceView } from '../api/node-api.js';
+import type { ApiNode, MemberView, SequenceView, SnapshotFile } from '../api/node-api.js';
+import { encodeSnapshotFileYielding } from '../backup/format.js';
+import { buildInfo } from '../common/build-info.js';
 import {
   RaftNode,
   type ConfChange,
@@ -25,9 +27,11 @@ import { Allocator, NotLeaderError, type AllocatorTotals } from '../state/alloca
 import { encodeCommand, encodeMemberContext, type Command } from '../state/commands.js';
 import { DecodeError } from '../state/binary.js';
 import { SequenceStateMachine, type ApplyResult } from '../state/machine.js';
+import { ReservationRates } from '../state/rates.js';
 import { StorageCorruptError } from '../storage/errors.js';
 import type { RaftStorage } from '../storage/storage.js';
 import type { LinkStats, Transport } from '../transport/transport.js';
+import { captureSnapshot, type SnapshotCapture } from './backup.js';
 import { loadIncarnation, loadOrBootstrap, loadVerified, markVerified } from './bootstrap.js';
 import { TickClock } from './clock.js';
 import { ProposalLostError, ReadyDriver, type RoleState } from './driver.js';
@@ -74,6 +78,8 @@ export class NodeHost implements ApiNode {
   readonly log: Logger;
   readonly sm: SequenceStateMachine;
   readonly allocator: Allocator;
+  /** How fast each sequence's reservation grows, as applied here (for backups and recovery). */
+  readonly rates: ReservationRates;
   readonly tickMs: number;
   readonly tickTimes: TickClock;
   readonly clock: Clock;
@@ -117,6 +123,7 @@ export class NodeHost implements ApiNode {
     const electionTick = Math.max(2, Math.round(options.electionTimeoutMs / this.tickMs));
     this.tickTimes = new TickClock(this.tickMs, electionTick * CLOCK_HISTORY_ELECTIONS);
     this.sm = new classes.SequenceStateMachine();
+    this.rates = new ReservationRates(() => deps.clock.now());
     if (initial.snapshot.data.length > 0) this.sm.load(initial.snapshot.data);
     const raft = new RaftNode(
       {
@@ -322,6 +329,11 @@ export class NodeHost implements ApiNode {
 
   private applied(e: Entry, result: ApplyResult): void {
     this.events.applied(e, result);
+    if (result.kind === 'command' && result.command.type === 'reserve') {
+      for (const it of result.command.items) {
+        this.rates.observe(it.sequence, this.sm.reservedUpTo(it.sequence));
+      }
+    }
     if (result.kind === 'command' && result.command.type === 'member') {
       if (result.command.id === this.id) this.membership.checkIncarnation();
     }
@@ -465,6 +477,48 @@ export class NodeHost implements ApiNode {
 
   sequenceInfos(after: string, limit: number): SequenceView[] {
     return this.queries.sequenceInfos(after, limit);
+  }
+
+  /**
+   * A consistent copy of every sequence with its rate, at an index committed
+   * after the call (see backup.ts). Leader only: NotLeaderError elsewhere.
+   */
+  captureSnapshot(): Promise<SnapshotCapture> {
+    return captureSnapshot({
+      status: () => this.driver.status(),
+      sm: this.sm,
+      leaseValid: () => this.leadership.leaseValid(),
+      rate: (sequence) => this.rateOf(sequence),
+      clock: this.clock,
+    });
+  }
+
+  /** captureSnapshot(), encoded as a backup file. */
+  async snapshotFile(): Promise<SnapshotFile> {
+    const c = await this.captureSnapshot();
+    const data = await encodeSnapshotFileYielding(
+      {
+        clusterId: this.clusterId(),
+        index: c.index,
+        term: c.term,
+        savedAt: new Date(c.savedAtMs).toISOString(),
+        member: c.member,
+        version: buildInfo().version,
+      },
+      c.sequences,
+      () => sleepOn(this.clock, 0),
+    );
+    return { data, index: c.index, term: c.term, sequences: c.sequences.length };
+  }
+
+  /**
+   * The faster of the two rates this node knows for a sequence: the
+   * reservation's growth (every node) and, on the leader, the allocator's
+   * last-second rate of values served. The higher one skips more on
+   * recovery, never too little.
+   */
+  rateOf(sequence: string): number {
+    return Math.max(this.allocator.rate(sequence), this.rates.rate(sequence));
   }
 
   advance(name: string, to: bigint): Promise<void> {

@@ -1,6 +1,8 @@
 // Settings of one raftseq node, after parsing and validation (src/node/config.ts
 // merges flags, environment and config file into these).
 
+import type { Advance } from '../backup/advance.js';
+
 export interface NodeOptions {
   /** This member's id, e.g. "n1". Identity is the id, never the address. */
   id: string;
@@ -37,6 +39,13 @@ export interface NodeOptions {
   clientCertAuth?: boolean;
   /** Creating a sequence beyond this many fails with RESOURCE_EXHAUSTED. */
   maxSequences?: number;
+  /** --backup-dir and friends: automatic backups while leader, or null (off). */
+  backup?: { dir: string; intervalMs: number; keep: number } | null;
+  /**
+   * serve --force-new-cluster with its advance: before starting, make this
+   * member the only voter of a new cluster (src/server/force-new-cluster.ts).
+   */
+  forceNewCluster?: Advance | null;
   /** Enable the FaultInjection service (tests only). */
   enableFaultInjection: boolean;
 }
@@ -48,6 +57,8 @@ export const DEFAULTS = {
   leaseDriftFraction: 0.1,
   snapshotEntries: 10_000,
   maxSequences: 10_000_000,
+  backupIntervalMs: 3_600_000,
+  backupKeep: 24,
   logLevel: 'info',
   enableFaultInjection: false,
 } as const;

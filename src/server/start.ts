@@ -7,6 +7,10 @@
 // only for the member their certificate names, and the audit log.
 
 import { mkdirSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { AutomaticBackups } from './backups.js';
+import { forceNewCluster, statusProbe } from './force-new-cluster.js';
+import { keepRatesFile } from './rates-file.js';
 import { grpcRegisterClient } from '../api/register-client.js';
 import { startApiServer } from '../api/server.js';
 import type { Logger } from '../node/logger.js';
@@ -89,6 +93,24 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   const storage = await LevelStorage.open(options.dataDir);
   try {
+    if (options.forceNewCluster != null) {
+      await forceNewCluster(
+        {
+          id: options.id,
+          dataDir: options.dataDir,
+          listen: options.listen,
+          advance: options.forceNewCluster,
+        },
+        {
+          storage,
+          reachable: statusProbe(
+            tls !== null ? channelCredentials(tls) : grpc.credentials.createInsecure(),
+          ),
+          entropy: systemEntropy(),
+          log,
+        },
+      );
+    }
     host = await NodeHost.open(options, {
       storage,
       transport,
@@ -155,6 +177,21 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     tls !== null ? (leader) => channelCredentials(tls, { expectMember: leader }) : undefined,
   );
   const stopRegistration = startRegistration(node, registration.registerAt);
+  const backups =
+    options.backup == null
+      ? null
+      : new AutomaticBackups(
+          options.backup,
+          {
+            isLeader: () => node.status().role === 'leader',
+            snapshotFile: () => node.snapshotFile(),
+          },
+          node.clock,
+          node.log,
+          metrics.registry,
+        );
+  backups?.start();
+  const stopRates = keepRatesFile(node, options.dataDir);
   ops.start(api.health);
   node.log.info(
     {
@@ -172,6 +209,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       registration.close();
       ops.stopServing();
       tokens?.close();
+      await backups?.stop();
+      await stopRates().catch(() => {}); // a missed last write only leaves older rates
       await node.shutdown();
       await api.close();
       await ops.close();
@@ -179,6 +218,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     return shuttingDown;
   };
   node.onFatal = () => {
+    void backups?.stop();
+    void stopRates();
     stopRegistration();
     registration.close();
     tokens?.close();

@@ -700,6 +700,12 @@ export class Allocator {
     return { ...this.sums, skipped: { ...this.sums.skipped } };
   }
 
+  /** Values per second this node served of `sequence` (0 if it never served it). */
+  rate(sequence: string): number {
+    const h = this.history.get(sequence);
+    return h === undefined ? 0 : this.currentRate(h);
+  }
+
   /** One sequence's counters (stats() for a single name), or undefined if never served here. */
   sequenceStats(sequence: string): SequenceStats | undefined {
     const h = this.history.get(sequence);

@@ -58,6 +58,19 @@ export class Writer {
     this.pos += 8;
   }
 
+  f64(v: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, v);
+    this.pos += 8;
+  }
+
+  /** Raw bytes, as they are. */
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
   /** u16 byte length + UTF-8. */
   name(s: string): void {
     // At most 3 bytes per UTF-16 code unit.
@@ -124,6 +137,21 @@ export class Reader {
     const v = this.view.getBigUint64(this.pos);
     this.pos += 8;
     return v;
+  }
+
+  f64(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** The next `n` bytes (a view into the data). */
+  bytes(n: number): Uint8Array {
+    this.need(n);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
   }
 
   name(): string {

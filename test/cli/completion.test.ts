@@ -109,6 +109,7 @@ describe('raftseq completion bash', () => {
       'next',
       'cluster',
       'sequence',
+      'snapshot',
       'completion',
       'certs',
       'help',

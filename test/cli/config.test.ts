@@ -75,6 +75,9 @@ log-level: warn
       'admin-token-file': null,
       'client-cert-auth': false,
       'max-sequences': DEFAULTS.maxSequences,
+      'backup-dir': null,
+      'backup-interval': null,
+      'backup-keep': null,
     });
   });
 

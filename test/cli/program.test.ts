@@ -557,6 +557,7 @@ describe('serve', () => {
         adminTokenFile: null,
         clientCertAuth: false,
         maxSequences: DEFAULTS.maxSequences,
+        backup: null,
         enableFaultInjection: false,
       },
     ]);

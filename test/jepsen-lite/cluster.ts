@@ -46,6 +46,28 @@ export async function docker(...args: string[]): Promise<string> {
   return stdout;
 }
 
+/** Where a restored member finds its snapshot file in the container. */
+const RESTORE_FILE = '/tmp/restore.snap';
+
+/** More for startContainer: serve flags, the data volume to mount, a restore to run first. */
+export interface StartExtra {
+  serveArgs?: string[];
+  dataVolume?: string;
+  restore?: { file: string; args: string[] };
+}
+
+/** A container's output (the node logs JSON on stdout). */
+async function logsOf(containerId: string): Promise<string> {
+  try {
+    const { stdout, stderr } = await run(DOCKER, ['logs', containerId], {
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    return stdout + stderr;
+  } catch (e) {
+    return `docker logs failed: ${String(e)}\n`;
+  }
+}
+
 export interface DockerNode {
   id: string;
   /** host:port a client on this host dials (127.0.0.1 and the published port). */
@@ -76,6 +98,8 @@ export class DockerCluster {
   private readonly ips = new Map<string, string>();
   /** Pairs of node ids that cannot talk ("a|b" with a < b). */
   private cut = new Set<string>();
+  /** Logs of containers a node had before recreate() or destroy(). */
+  private readonly priorLogs = new Map<string, string>();
 
   /** How the test dials the nodes for its own status checks (plaintext, or TLS trusting the CA). */
   private readonly credentials: grpc.ChannelCredentials;
@@ -158,9 +182,10 @@ export class DockerCluster {
    */
   private async startContainer(
     id: string,
-    ports: PortReservation,
+    ports: PortReservation | null,
     hostPort: number,
     initialCluster: string | null,
+    extra: StartExtra = {},
   ): Promise<DockerNode> {
     const advertise = `127.0.0.1:${hostPort}`;
     const args = [
@@ -181,8 +206,8 @@ export class DockerCluster {
     ];
     if (initialCluster !== null) args.push('--initial-cluster', initialCluster);
     const tls = await this.tlsFor(id);
-    args.push(...tls.args);
-    const container = new GenericContainer(IMAGE)
+    args.push(...tls.args, ...(extra.serveArgs ?? []));
+    let container = new GenericContainer(IMAGE)
       .withName(`${this.opts.name}-${id}`)
       .withNetwork(this.network)
       .withNetworkAliases(id)
@@ -193,7 +218,25 @@ export class DockerCluster {
       .withEnvironment(tls.env)
       .withWaitStrategy(Wait.forLogMessage(/"msg":"serving"/))
       .withStartupTimeout(30_000);
-    await ports.release(hostPort);
+    if (extra.dataVolume !== undefined) {
+      container = container.withBindMounts([{ source: extra.dataVolume, target: '/data' }]);
+    }
+    if (extra.restore !== undefined) {
+      // Restore the data directory, then serve from it: one container, as an
+      // operator would run the two commands on the member's machine.
+      const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+      const cli = 'node /app/bin/raftseq';
+      container = container
+        .withCopyFilesToContainer([
+          { source: extra.restore.file, target: RESTORE_FILE, mode: 0o444 },
+        ])
+        .withEntrypoint(['sh', '-c'])
+        .withCommand([
+          `${cli} snapshot restore ${RESTORE_FILE} --data /data --id ${id} ${extra.restore.args.map(quote).join(' ')} ` +
+            `&& exec ${cli} ${args.map(quote).join(' ')}`,
+        ]);
+    }
+    await ports?.release(hostPort);
     const started = await container.start();
     return {
       id,
@@ -239,6 +282,42 @@ export class DockerCluster {
     this.nodes[this.nodes.indexOf(old)] = n;
     await this.applyCut();
     return n;
+  }
+
+  /**
+   * Node `id` in a new container under the same name, network alias and
+   * published port (so clients that knew it find it again): with its old
+   * data directory (`keepData`) or an empty one, and `extra` (more serve
+   * flags, a restore before serving). The old container's log is kept for
+   * the report.
+   */
+  async recreate(id: string, keepData: boolean, extra: StartExtra = {}): Promise<DockerNode> {
+    const old = this.node(id);
+    const cid = old.container.getId();
+    this.priorLogs.set(id, (this.priorLogs.get(id) ?? '') + (await logsOf(cid)));
+    const volume = keepData
+      ? (await docker('inspect', '-f', '{{range .Mounts}}{{.Name}}{{end}}', cid)).trim()
+      : undefined;
+    if (old.paused) await docker('unpause', cid);
+    await docker('rm', '-f', ...(keepData ? [] : ['-v']), cid);
+    this.ips.delete(id);
+    const n = await this.startContainer(id, null, old.hostPort, null, {
+      ...extra,
+      ...(volume !== undefined ? { dataVolume: volume } : {}),
+    });
+    this.nodes[this.nodes.indexOf(old)] = n;
+    await this.applyCut();
+    return n;
+  }
+
+  /** kill -9 and delete the container with its data volume: the member is lost for good. */
+  async destroy(id: string): Promise<void> {
+    const n = this.node(id);
+    this.priorLogs.set(id, (this.priorLogs.get(id) ?? '') + (await logsOf(n.container.getId())));
+    if (n.paused) await docker('unpause', n.container.getId());
+    await docker('rm', '-f', '-v', n.container.getId());
+    n.up = false;
+    this.ips.delete(id);
   }
 
   node(id: string): DockerNode {
@@ -391,11 +470,9 @@ export class DockerCluster {
   async saveLogs(dir: string): Promise<void> {
     await Promise.all(
       this.nodes.map(async (n) => {
+        const prior = this.priorLogs.get(n.id) ?? '';
         try {
-          const { stdout, stderr } = await run(DOCKER, ['logs', n.container.getId()], {
-            maxBuffer: 256 * 1024 * 1024,
-          });
-          await writeFile(join(dir, `${n.id}.log`), stdout + stderr);
+          await writeFile(join(dir, `${n.id}.log`), prior + (await logsOf(n.container.getId())));
         } catch (e) {
           await writeFile(join(dir, `${n.id}.log`), `docker logs failed: ${String(e)}\n`);
         }

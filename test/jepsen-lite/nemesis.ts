@@ -9,6 +9,7 @@ import { SequenceClient } from '../../src/index.js';
 import { now } from '../support/history.js';
 import type { Prng } from '../support/prng.js';
 import type { DockerCluster } from './cluster.js';
+import { loseMajority, restoreFromBackup } from './recovery.js';
 
 export interface Phase {
   /** healthy, or the nemesis's name. */
@@ -328,6 +329,8 @@ export const NEMESES: Record<string, Nemesis> = {
   'crash-all': crashAll,
   membership,
   handover,
+  'lose-majority': loseMajority,
+  restore: restoreFromBackup,
 };
 
 export interface ScenarioDef {
@@ -404,6 +407,22 @@ export const SCENARIOS: Record<string, ScenarioDef> = {
     healthyMs: 4000,
     about:
       'with a follower paused: transfer leadership, remove the leader, add it back empty; each request sent twice, the second as the first times out',
+  },
+  'lose-majority': {
+    nemeses: ['lose-majority'],
+    nodes: 3,
+    faultMs: 1500,
+    healthyMs: 6000,
+    about:
+      'kill -9 two of three and delete their data; the survivor forces a new cluster (--advance-for 1m), two fresh members join',
+  },
+  restore: {
+    nemeses: ['restore'],
+    nodes: 3,
+    faultMs: 1500,
+    healthyMs: 6000,
+    about:
+      'snapshot save, serve 3 s more, destroy every node, restore all three with --advance-for covering the outage',
   },
   random: {
     nemeses: [

@@ -13,6 +13,8 @@
 // --time-limit S (per scenario, default 30), --nodes N (override),
 // --seed N, --clients-per-node N, --min-values N (fail when fewer values were
 // checked in total), --build (rebuild the image first), --reports DIR,
+// --mutant (lose-majority and restore recover with no advance: the run must
+// find duplicates, which shows the checker can),
 // --tls (every node serves TLS with its own member certificate, peers speak
 // mutual TLS, the clients trust the run's CA and the admin calls of the
 // nemeses use an admin certificate; reports end in "-tls").
@@ -37,6 +39,7 @@ import { analyze, findingsJson } from './analyze.js';
 import type { Analysis } from './analyze.js';
 import { DOCKER, DockerCluster, IMAGE } from './cluster.js';
 import { NEMESES, SCENARIOS, Timeline } from './nemesis.js';
+import { RECOVERY } from './recovery.js';
 import type { FaultCtx, Phase } from './nemesis.js';
 import { plotSvg } from './plot.js';
 import { startWorkload } from './workload.js';
@@ -84,6 +87,7 @@ function parseOptions(argv: string[]): Options {
       'min-values': { type: 'string', default: '0' },
       build: { type: 'boolean', default: false },
       tls: { type: 'boolean', default: false },
+      mutant: { type: 'boolean', default: false },
       reports: { type: 'string', default: join(here, 'reports') },
       help: { type: 'boolean', default: false },
     },
@@ -93,7 +97,8 @@ function parseOptions(argv: string[]): Options {
     process.stdout.write(
       'usage: npm run test:jepsen -- [--scenario NAME[,NAME..]|all] [--time-limit S] [--nodes N]\n' +
         '         [--seed N] [--clients-per-node N] [--min-values N] [--build]\n' +
-        '         [--reports DIR] [--tls]\n' +
+        '         [--reports DIR] [--tls] [--mutant]\n' +
+        '--mutant: lose-majority and restore recover with no advance (must be caught)\n' +
         'all: the checker self-test, then every scenario\n' +
         `scenarios: self-test, ${Object.keys(SCENARIOS).join(', ')}\n`,
     );
@@ -115,6 +120,7 @@ function parseOptions(argv: string[]): Options {
     if (!Number.isInteger(v) || v < 0) throw new Error(`--${what} must be a whole number`);
     return v;
   };
+  RECOVERY.mutant = values.mutant;
   return {
     scenarios: names,
     timeLimitS: int(values['time-limit'], 'time-limit'),

@@ -13,7 +13,9 @@ import type { RegisterMemberRequest as _raftseq_v1_RegisterMemberRequest, Regist
 import type { RegisterMemberResponse as _raftseq_v1_RegisterMemberResponse, RegisterMemberResponse__Output as _raftseq_v1_RegisterMemberResponse__Output } from './raftseq/v1/RegisterMemberResponse.js';
 import type { RemoveMemberRequest as _raftseq_v1_RemoveMemberRequest, RemoveMemberRequest__Output as _raftseq_v1_RemoveMemberRequest__Output } from './raftseq/v1/RemoveMemberRequest.js';
 import type { RemoveMemberResponse as _raftseq_v1_RemoveMemberResponse, RemoveMemberResponse__Output as _raftseq_v1_RemoveMemberResponse__Output } from './raftseq/v1/RemoveMemberResponse.js';
+import type { SaveSnapshotRequest as _raftseq_v1_SaveSnapshotRequest, SaveSnapshotRequest__Output as _raftseq_v1_SaveSnapshotRequest__Output } from './raftseq/v1/SaveSnapshotRequest.js';
 import type { SequenceInfo as _raftseq_v1_SequenceInfo, SequenceInfo__Output as _raftseq_v1_SequenceInfo__Output } from './raftseq/v1/SequenceInfo.js';
+import type { SnapshotChunk as _raftseq_v1_SnapshotChunk, SnapshotChunk__Output as _raftseq_v1_SnapshotChunk__Output } from './raftseq/v1/SnapshotChunk.js';
 import type { StatusRequest as _raftseq_v1_StatusRequest, StatusRequest__Output as _raftseq_v1_StatusRequest__Output } from './raftseq/v1/StatusRequest.js';
 import type { StatusResponse as _raftseq_v1_StatusResponse, StatusResponse__Output as _raftseq_v1_StatusResponse__Output } from './raftseq/v1/StatusResponse.js';
 import type { TransferLeadershipRequest as _raftseq_v1_TransferLeadershipRequest, TransferLeadershipRequest__Output as _raftseq_v1_TransferLeadershipRequest__Output } from './raftseq/v1/TransferLeadershipRequest.js';
@@ -38,7 +40,9 @@ export interface ProtoGrpcType {
       RegisterMemberResponse: MessageTypeDefinition<_raftseq_v1_RegisterMemberResponse, _raftseq_v1_RegisterMemberResponse__Output>
       RemoveMemberRequest: MessageTypeDefinition<_raftseq_v1_RemoveMemberRequest, _raftseq_v1_RemoveMemberRequest__Output>
       RemoveMemberResponse: MessageTypeDefinition<_raftseq_v1_RemoveMemberResponse, _raftseq_v1_RemoveMemberResponse__Output>
+      SaveSnapshotRequest: MessageTypeDefinition<_raftseq_v1_SaveSnapshotRequest, _raftseq_v1_SaveSnapshotRequest__Output>
       SequenceInfo: MessageTypeDefinition<_raftseq_v1_SequenceInfo, _raftseq_v1_SequenceInfo__Output>
+      SnapshotChunk: MessageTypeDefinition<_raftseq_v1_SnapshotChunk, _raftseq_v1_SnapshotChunk__Output>
       StatusRequest: MessageTypeDefinition<_raftseq_v1_StatusRequest, _raftseq_v1_StatusRequest__Output>
       StatusResponse: MessageTypeDefinition<_raftseq_v1_StatusResponse, _raftseq_v1_StatusResponse__Output>
       TransferLeadershipRequest: MessageTypeDefinition<_raftseq_v1_TransferLeadershipRequest, _raftseq_v1_TransferLeadershipRequest__Output>

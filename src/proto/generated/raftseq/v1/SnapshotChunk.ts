@@ -1,0 +1,19 @@
+// Original file: proto/raftseq/v1/cluster.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface SnapshotChunk {
+  'total_bytes'?: (number | string | Long);
+  'index'?: (number | string | Long);
+  'term'?: (number | string | Long);
+  'sequences'?: (number | string | Long);
+  'data'?: (Buffer | Uint8Array | string);
+}
+
+export interface SnapshotChunk__Output {
+  'total_bytes': (string);
+  'index': (string);
+  'term': (string);
+  'sequences': (string);
+  'data': (Buffer);
+}
