@@ -4,6 +4,7 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 import type { AddMemberRequest as _raftseq_v1_AddMemberRequest, AddMemberRequest__Output as _raftseq_v1_AddMemberRequest__Output } from './raftseq/v1/AddMemberRequest.js';
 import type { AddMemberResponse as _raftseq_v1_AddMemberResponse, AddMemberResponse__Output as _raftseq_v1_AddMemberResponse__Output } from './raftseq/v1/AddMemberResponse.js';
 import type { AdvanceSequenceRequest as _raftseq_v1_AdvanceSequenceRequest, AdvanceSequenceRequest__Output as _raftseq_v1_AdvanceSequenceRequest__Output } from './raftseq/v1/AdvanceSequenceRequest.js';
+import type { BackupChunk as _raftseq_v1_BackupChunk, BackupChunk__Output as _raftseq_v1_BackupChunk__Output } from './raftseq/v1/BackupChunk.js';
 import type { ClusterClient as _raftseq_v1_ClusterClient, ClusterDefinition as _raftseq_v1_ClusterDefinition } from './raftseq/v1/Cluster.js';
 import type { GetSequenceRequest as _raftseq_v1_GetSequenceRequest, GetSequenceRequest__Output as _raftseq_v1_GetSequenceRequest__Output } from './raftseq/v1/GetSequenceRequest.js';
 import type { ListSequencesRequest as _raftseq_v1_ListSequencesRequest, ListSequencesRequest__Output as _raftseq_v1_ListSequencesRequest__Output } from './raftseq/v1/ListSequencesRequest.js';
@@ -15,7 +16,6 @@ import type { RemoveMemberRequest as _raftseq_v1_RemoveMemberRequest, RemoveMemb
 import type { RemoveMemberResponse as _raftseq_v1_RemoveMemberResponse, RemoveMemberResponse__Output as _raftseq_v1_RemoveMemberResponse__Output } from './raftseq/v1/RemoveMemberResponse.js';
 import type { SaveSnapshotRequest as _raftseq_v1_SaveSnapshotRequest, SaveSnapshotRequest__Output as _raftseq_v1_SaveSnapshotRequest__Output } from './raftseq/v1/SaveSnapshotRequest.js';
 import type { SequenceInfo as _raftseq_v1_SequenceInfo, SequenceInfo__Output as _raftseq_v1_SequenceInfo__Output } from './raftseq/v1/SequenceInfo.js';
-import type { SnapshotChunk as _raftseq_v1_SnapshotChunk, SnapshotChunk__Output as _raftseq_v1_SnapshotChunk__Output } from './raftseq/v1/SnapshotChunk.js';
 import type { StatusRequest as _raftseq_v1_StatusRequest, StatusRequest__Output as _raftseq_v1_StatusRequest__Output } from './raftseq/v1/StatusRequest.js';
 import type { StatusResponse as _raftseq_v1_StatusResponse, StatusResponse__Output as _raftseq_v1_StatusResponse__Output } from './raftseq/v1/StatusResponse.js';
 import type { TransferLeadershipRequest as _raftseq_v1_TransferLeadershipRequest, TransferLeadershipRequest__Output as _raftseq_v1_TransferLeadershipRequest__Output } from './raftseq/v1/TransferLeadershipRequest.js';
@@ -31,6 +31,7 @@ export interface ProtoGrpcType {
       AddMemberRequest: MessageTypeDefinition<_raftseq_v1_AddMemberRequest, _raftseq_v1_AddMemberRequest__Output>
       AddMemberResponse: MessageTypeDefinition<_raftseq_v1_AddMemberResponse, _raftseq_v1_AddMemberResponse__Output>
       AdvanceSequenceRequest: MessageTypeDefinition<_raftseq_v1_AdvanceSequenceRequest, _raftseq_v1_AdvanceSequenceRequest__Output>
+      BackupChunk: MessageTypeDefinition<_raftseq_v1_BackupChunk, _raftseq_v1_BackupChunk__Output>
       Cluster: SubtypeConstructor<typeof grpc.Client, _raftseq_v1_ClusterClient> & { service: _raftseq_v1_ClusterDefinition }
       GetSequenceRequest: MessageTypeDefinition<_raftseq_v1_GetSequenceRequest, _raftseq_v1_GetSequenceRequest__Output>
       ListSequencesRequest: MessageTypeDefinition<_raftseq_v1_ListSequencesRequest, _raftseq_v1_ListSequencesRequest__Output>
@@ -42,7 +43,6 @@ export interface ProtoGrpcType {
       RemoveMemberResponse: MessageTypeDefinition<_raftseq_v1_RemoveMemberResponse, _raftseq_v1_RemoveMemberResponse__Output>
       SaveSnapshotRequest: MessageTypeDefinition<_raftseq_v1_SaveSnapshotRequest, _raftseq_v1_SaveSnapshotRequest__Output>
       SequenceInfo: MessageTypeDefinition<_raftseq_v1_SequenceInfo, _raftseq_v1_SequenceInfo__Output>
-      SnapshotChunk: MessageTypeDefinition<_raftseq_v1_SnapshotChunk, _raftseq_v1_SnapshotChunk__Output>
       StatusRequest: MessageTypeDefinition<_raftseq_v1_StatusRequest, _raftseq_v1_StatusRequest__Output>
       StatusResponse: MessageTypeDefinition<_raftseq_v1_StatusResponse, _raftseq_v1_StatusResponse__Output>
       TransferLeadershipRequest: MessageTypeDefinition<_raftseq_v1_TransferLeadershipRequest, _raftseq_v1_TransferLeadershipRequest__Output>

@@ -5,6 +5,7 @@ import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AddMemberRequest as _raftseq_v1_AddMemberRequest, AddMemberRequest__Output as _raftseq_v1_AddMemberRequest__Output } from '../../raftseq/v1/AddMemberRequest.js';
 import type { AddMemberResponse as _raftseq_v1_AddMemberResponse, AddMemberResponse__Output as _raftseq_v1_AddMemberResponse__Output } from '../../raftseq/v1/AddMemberResponse.js';
 import type { AdvanceSequenceRequest as _raftseq_v1_AdvanceSequenceRequest, AdvanceSequenceRequest__Output as _raftseq_v1_AdvanceSequenceRequest__Output } from '../../raftseq/v1/AdvanceSequenceRequest.js';
+import type { BackupChunk as _raftseq_v1_BackupChunk, BackupChunk__Output as _raftseq_v1_BackupChunk__Output } from '../../raftseq/v1/BackupChunk.js';
 import type { GetSequenceRequest as _raftseq_v1_GetSequenceRequest, GetSequenceRequest__Output as _raftseq_v1_GetSequenceRequest__Output } from '../../raftseq/v1/GetSequenceRequest.js';
 import type { ListSequencesRequest as _raftseq_v1_ListSequencesRequest, ListSequencesRequest__Output as _raftseq_v1_ListSequencesRequest__Output } from '../../raftseq/v1/ListSequencesRequest.js';
 import type { ListSequencesResponse as _raftseq_v1_ListSequencesResponse, ListSequencesResponse__Output as _raftseq_v1_ListSequencesResponse__Output } from '../../raftseq/v1/ListSequencesResponse.js';
@@ -14,7 +15,6 @@ import type { RemoveMemberRequest as _raftseq_v1_RemoveMemberRequest, RemoveMemb
 import type { RemoveMemberResponse as _raftseq_v1_RemoveMemberResponse, RemoveMemberResponse__Output as _raftseq_v1_RemoveMemberResponse__Output } from '../../raftseq/v1/RemoveMemberResponse.js';
 import type { SaveSnapshotRequest as _raftseq_v1_SaveSnapshotRequest, SaveSnapshotRequest__Output as _raftseq_v1_SaveSnapshotRequest__Output } from '../../raftseq/v1/SaveSnapshotRequest.js';
 import type { SequenceInfo as _raftseq_v1_SequenceInfo, SequenceInfo__Output as _raftseq_v1_SequenceInfo__Output } from '../../raftseq/v1/SequenceInfo.js';
-import type { SnapshotChunk as _raftseq_v1_SnapshotChunk, SnapshotChunk__Output as _raftseq_v1_SnapshotChunk__Output } from '../../raftseq/v1/SnapshotChunk.js';
 import type { StatusRequest as _raftseq_v1_StatusRequest, StatusRequest__Output as _raftseq_v1_StatusRequest__Output } from '../../raftseq/v1/StatusRequest.js';
 import type { StatusResponse as _raftseq_v1_StatusResponse, StatusResponse__Output as _raftseq_v1_StatusResponse__Output } from '../../raftseq/v1/StatusResponse.js';
 import type { TransferLeadershipRequest as _raftseq_v1_TransferLeadershipRequest, TransferLeadershipRequest__Output as _raftseq_v1_TransferLeadershipRequest__Output } from '../../raftseq/v1/TransferLeadershipRequest.js';
@@ -75,10 +75,10 @@ export interface ClusterClient extends grpc.Client {
   removeMember(argument: _raftseq_v1_RemoveMemberRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_raftseq_v1_RemoveMemberResponse__Output>): grpc.ClientUnaryCall;
   removeMember(argument: _raftseq_v1_RemoveMemberRequest, callback: grpc.requestCallback<_raftseq_v1_RemoveMemberResponse__Output>): grpc.ClientUnaryCall;
   
-  SaveSnapshot(argument: _raftseq_v1_SaveSnapshotRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_raftseq_v1_SnapshotChunk__Output>;
-  SaveSnapshot(argument: _raftseq_v1_SaveSnapshotRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_raftseq_v1_SnapshotChunk__Output>;
-  saveSnapshot(argument: _raftseq_v1_SaveSnapshotRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_raftseq_v1_SnapshotChunk__Output>;
-  saveSnapshot(argument: _raftseq_v1_SaveSnapshotRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_raftseq_v1_SnapshotChunk__Output>;
+  SaveSnapshot(argument: _raftseq_v1_SaveSnapshotRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_raftseq_v1_BackupChunk__Output>;
+  SaveSnapshot(argument: _raftseq_v1_SaveSnapshotRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_raftseq_v1_BackupChunk__Output>;
+  saveSnapshot(argument: _raftseq_v1_SaveSnapshotRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_raftseq_v1_BackupChunk__Output>;
+  saveSnapshot(argument: _raftseq_v1_SaveSnapshotRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_raftseq_v1_BackupChunk__Output>;
   
   Status(argument: _raftseq_v1_StatusRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_raftseq_v1_StatusResponse__Output>): grpc.ClientUnaryCall;
   Status(argument: _raftseq_v1_StatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_raftseq_v1_StatusResponse__Output>): grpc.ClientUnaryCall;
@@ -113,7 +113,7 @@ export interface ClusterHandlers extends grpc.UntypedServiceImplementation {
   
   RemoveMember: grpc.handleUnaryCall<_raftseq_v1_RemoveMemberRequest__Output, _raftseq_v1_RemoveMemberResponse>;
   
-  SaveSnapshot: grpc.handleServerStreamingCall<_raftseq_v1_SaveSnapshotRequest__Output, _raftseq_v1_SnapshotChunk>;
+  SaveSnapshot: grpc.handleServerStreamingCall<_raftseq_v1_SaveSnapshotRequest__Output, _raftseq_v1_BackupChunk>;
   
   Status: grpc.handleUnaryCall<_raftseq_v1_StatusRequest__Output, _raftseq_v1_StatusResponse>;
   
@@ -128,7 +128,7 @@ export interface ClusterDefinition extends grpc.ServiceDefinition {
   ListSequences: MethodDefinition<_raftseq_v1_ListSequencesRequest, _raftseq_v1_ListSequencesResponse, _raftseq_v1_ListSequencesRequest__Output, _raftseq_v1_ListSequencesResponse__Output>
   RegisterMember: MethodDefinition<_raftseq_v1_RegisterMemberRequest, _raftseq_v1_RegisterMemberResponse, _raftseq_v1_RegisterMemberRequest__Output, _raftseq_v1_RegisterMemberResponse__Output>
   RemoveMember: MethodDefinition<_raftseq_v1_RemoveMemberRequest, _raftseq_v1_RemoveMemberResponse, _raftseq_v1_RemoveMemberRequest__Output, _raftseq_v1_RemoveMemberResponse__Output>
-  SaveSnapshot: MethodDefinition<_raftseq_v1_SaveSnapshotRequest, _raftseq_v1_SnapshotChunk, _raftseq_v1_SaveSnapshotRequest__Output, _raftseq_v1_SnapshotChunk__Output>
+  SaveSnapshot: MethodDefinition<_raftseq_v1_SaveSnapshotRequest, _raftseq_v1_BackupChunk, _raftseq_v1_SaveSnapshotRequest__Output, _raftseq_v1_BackupChunk__Output>
   Status: MethodDefinition<_raftseq_v1_StatusRequest, _raftseq_v1_StatusResponse, _raftseq_v1_StatusRequest__Output, _raftseq_v1_StatusResponse__Output>
   TransferLeadership: MethodDefinition<_raftseq_v1_TransferLeadershipRequest, _raftseq_v1_TransferLeadershipResponse, _raftseq_v1_TransferLeadershipRequest__Output, _raftseq_v1_TransferLeadershipResponse__Output>
 }

@@ -2,7 +2,7 @@
 
 import type { Long } from '@grpc/proto-loader';
 
-export interface SnapshotChunk {
+export interface BackupChunk {
   'total_bytes'?: (number | string | Long);
   'index'?: (number | string | Long);
   'term'?: (number | string | Long);
@@ -10,7 +10,7 @@ export interface SnapshotChunk {
   'data'?: (Buffer | Uint8Array | string);
 }
 
-export interface SnapshotChunk__Output {
+export interface BackupChunk__Output {
   'total_bytes': (string);
   'index': (string);
   'term': (string);
