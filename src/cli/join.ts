@@ -2,9 +2,9 @@
 // member has caught up and been promoted to voter, showing how many entries
 // it holds out of the leader's commit index — a progress bar on a terminal
 // (cli-progress, on stderr), plain lines otherwise.
-import cliProgress from 'cli-progress';
 import type { ClusterStatus, SequenceClient } from '../client/index.js';
 import type { CliIo } from './io.js';
+import { terminalBar } from './progress.js';
 import { humanMs } from './format.js';
 
 export const DEFAULT_POLL_MS = 250;
@@ -28,34 +28,14 @@ interface Progress {
 }
 
 function progressBar(io: CliIo, id: string): Progress {
-  const stream = io.progressStream;
-  if (stream !== undefined) {
-    const bar = new cliProgress.SingleBar(
-      {
-        stream,
-        format: `${id} catching up [{bar}] {percentage}% | {value}/{total} entries | {duration_formatted}`,
-        hideCursor: true,
-        clearOnComplete: true,
-        fps: 10,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    let started = false;
+  const bar = terminalBar(
+    io,
+    `${id} catching up [{bar}] {percentage}% | {value}/{total} entries | {duration_formatted}`,
+  );
+  if (bar !== null) {
     return {
-      update(match, commit) {
-        const total = Math.max(1, Number(commit));
-        const value = Math.min(Number(match), total);
-        if (!started) {
-          bar.start(total, value);
-          started = true;
-        } else {
-          bar.setTotal(total);
-          bar.update(value);
-        }
-      },
-      stop() {
-        if (started) bar.stop();
-      },
+      update: (match, commit) => bar.update(Number(match), Number(commit)),
+      stop: () => bar.stop(),
     };
   }
   let last = -Infinity;

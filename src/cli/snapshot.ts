@@ -1,6 +1,5 @@
 // `raftseq snapshot save | status | restore`: backups of a cluster's
 // sequences and the recovery of a new cluster from one (src/backup).
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { writeFileAtomic, readSnapshotFile } from '../backup/file.js';
 import { decodeSnapshotFile, type SnapshotHeader } from '../backup/format.js';
@@ -8,6 +7,7 @@ import { SNAPSHOT_DEADLINE_MS } from '../client/admin.js';
 import { clientCommand, withClient, type ClientOpts } from './client-command.js';
 import { humanBytes } from './format.js';
 import type { CliIo } from './io.js';
+import { terminalBar } from './progress.js';
 import { addRestoreCommand } from './restore.js';
 
 export function addSnapshotCommands(program: Command, io: CliIo): void {
@@ -85,15 +85,7 @@ Examples:
   addRestoreCommand(snapshot, io);
 }
 
-interface StatusView {
-  clusterId: string;
-  index: number;
-  term: number;
-  savedAt: string;
-  sequences: number;
-  member: string;
-  version: string;
-  format: number;
+interface StatusView extends SnapshotHeader {
   bytes: number;
   sha256: string;
   checksum: 'ok';
@@ -146,28 +138,9 @@ interface Progress {
 
 /** A bar on a terminal (stderr); nothing otherwise: the summary line says it all. */
 function progressBar(io: CliIo): Progress {
-  const stream = io.progressStream;
-  if (stream === undefined) return { update: () => {}, stop: () => {} };
-  const bar = new cliProgress.SingleBar(
-    {
-      stream,
-      format: 'snapshot [{bar}] {percentage}% | {value}/{total} bytes | {duration_formatted}',
-      hideCursor: true,
-      clearOnComplete: true,
-      fps: 10,
-    },
-    cliProgress.Presets.shades_classic,
+  const bar = terminalBar(
+    io,
+    'snapshot [{bar}] {percentage}% | {value}/{total} bytes | {duration_formatted}',
   );
-  let started = false;
-  return {
-    update(received, total) {
-      if (!started) {
-        bar.start(Math.max(1, total), received);
-        started = true;
-      } else bar.update(received);
-    },
-    stop() {
-      if (started) bar.stop();
-    },
-  };
+  return bar ?? { update: () => {}, stop: () => {} };
 }
