@@ -234,9 +234,14 @@ interface Leadership {
   seqs: Map<string, TermSeq>;
   readyPromise: Promise<void>;
   resolveReady: () => void;
-  /** Rejects when this leadership ends; raced against every wait. */
-  ended: Promise<never>;
-  end: (e: NotLeaderError) => void;
+  /**
+   * Why this leadership ended, or null while it lasts. Waits register in
+   * `waiters` and are rejected when it ends; a wait that finishes removes
+   * itself, so nothing accumulates per request (a race against one shared
+   * "ended" promise would keep a reaction per wait until the term ends).
+   */
+  endedWith: NotLeaderError | null;
+  waiters: Set<(e: NotLeaderError) => void>;
 }
 
 export class Allocator {
@@ -303,9 +308,6 @@ export class Allocator {
     if (this.leader !== null) this.stepDown();
     let resolveReady!: () => void;
     const readyPromise = new Promise<void>((r) => (resolveReady = r));
-    let end!: (e: NotLeaderError) => void;
-    const ended = new Promise<never>((_, reject) => (end = reject));
-    ended.catch(() => {}); // observed through races only
     this.leader = {
       term,
       noopIndex,
@@ -315,8 +317,8 @@ export class Allocator {
       seqs: new Map(),
       readyPromise,
       resolveReady,
-      ended,
-      end,
+      endedWith: null,
+      waiters: new Set(),
     };
     this.checkReady();
   }
@@ -334,7 +336,10 @@ export class Allocator {
       for (const [seq, t] of l.seqs) cursors.set(seq, t.cursor);
       this.lastCursors = { epoch: l.epoch, cursors };
     }
-    l.end(new NotLeaderError('stepped-down'));
+    const e = new NotLeaderError('stepped-down');
+    l.endedWith = e;
+    for (const reject of l.waiters) reject(e);
+    l.waiters.clear();
   }
 
   /**
@@ -516,23 +521,25 @@ export class Allocator {
 
   private async wait(l: Leadership, p: Promise<void>, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw new CancelledError(signal.reason);
+    if (l.endedWith !== null) throw l.endedWith;
+    let onEnd!: (e: NotLeaderError) => void;
     let onAbort: (() => void) | undefined;
-    const races: Promise<void>[] = [p, l.ended];
-    if (signal !== undefined) {
-      races.push(
-        new Promise<never>((_, reject) => {
-          onAbort = () => reject(new CancelledError(signal.reason));
-          signal.addEventListener('abort', onAbort, { once: true });
-        }),
-      );
-    }
+    const interrupted = new Promise<never>((_, reject) => {
+      onEnd = reject;
+      if (signal !== undefined) {
+        onAbort = () => reject(new CancelledError(signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+    l.waiters.add(onEnd);
     try {
-      await Promise.race(races);
+      await Promise.race([p, interrupted]);
     } catch (e) {
       if (e instanceof AllocatorError) throw e;
       if (this.leader !== l) throw new NotLeaderError('stepped-down');
       throw new ReservationFailedError(e);
     } finally {
+      l.waiters.delete(onEnd);
       if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
     }
   }
