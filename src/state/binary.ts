@@ -2,6 +2,8 @@
 // and the snapshot codec. Readers check every length against the data and fail
 // with DecodeError, never with a RangeError from deep inside DataView.
 
+import { isUtf8 } from 'node:buffer';
+
 const MAX_U64 = 0xffff_ffff_ffff_ffffn;
 const MAX_NAME_BYTES = 0xffff;
 
@@ -71,6 +73,17 @@ export class Writer {
     this.pos += 2 + written;
   }
 
+  /** u16 byte length + the bytes of a name already in UTF-8. */
+  nameBytes(b: Uint8Array): void {
+    if (b.length > MAX_NAME_BYTES) {
+      throw new RangeError(`name is ${b.length} bytes; at most ${MAX_NAME_BYTES} fit`);
+    }
+    this.ensure(2 + b.length);
+    this.view.setUint16(this.pos, b.length);
+    this.buf.set(b, this.pos + 2);
+    this.pos += 2 + b.length;
+  }
+
   /** The bytes written so far (a view, valid until the next write). */
   peek(): Uint8Array {
     return this.buf.subarray(0, this.pos);
@@ -136,6 +149,16 @@ export class Reader {
     } catch {
       throw new DecodeError(`${this.what}: a name is not valid UTF-8`);
     }
+  }
+
+  /** A name's UTF-8 bytes, checked to be UTF-8 (a view into the data, not a copy). */
+  nameBytes(): Uint8Array {
+    const len = this.u16();
+    this.need(len);
+    const bytes = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    if (!isUtf8(bytes)) throw new DecodeError(`${this.what}: a name is not valid UTF-8`);
+    return bytes;
   }
 
   /** A count of items that each take at least `minItemBytes`: refuse absurd counts early. */
