@@ -182,6 +182,11 @@ export class SequenceStateMachine {
     return this.seqs.names.find(sequence);
   }
 
+  /** The name of the sequence with id `id` (0 <= id < sequenceCount). */
+  sequenceName(id: number): string {
+    return this.seqs.names.name(id);
+  }
+
   /** Counts load()s: sequence ids of an earlier generation mean nothing now. */
   get generation(): number {
     return this._generation;

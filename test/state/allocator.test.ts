@@ -400,4 +400,36 @@ describe('Allocator', () => {
     await n.commitAll();
     await expect(n.alloc.next('a', 1)).resolves.toEqual({ first: 1n, count: 1 });
   });
+
+  it('many sequences: idle ones keep only their cursor and go on exactly where they stopped', async () => {
+    const n = node({ historyLimit: 2 });
+    n.elect();
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const got = new Map<string, bigint[]>(names.map((s) => [s, []]));
+    for (let round = 0; round < 3; round++) {
+      const results = await n.until(Promise.all(names.map((s) => n.alloc.next(s, 2))));
+      results.forEach((r, i) => got.get(names[i]!)!.push(r.first, r.first + 1n));
+      // Another round from memory only (the blocks hold 16).
+      for (const s of names) {
+        const r = await n.alloc.next(s, 1);
+        got.get(s)!.push(r.first);
+      }
+    }
+    for (const s of names) {
+      expect(got.get(s)).toEqual(Array.from({ length: 9 }, (_, i) => BigInt(i + 1)));
+      expect(n.alloc.peekNext(s)).toBe(10n);
+    }
+    // Counters for the most recently used only; the totals stay exact.
+    expect(n.alloc.stats().sequences.size).toBeLessThanOrEqual(2);
+    expect(n.alloc.totals().served).toBe(45n);
+    // A hand-over lists every sequence served in the term, idle or not.
+    const { items } = n.alloc.seal()!;
+    expect(new Map(items.map((it) => [it.sequence, it.next]))).toEqual(
+      new Map(names.map((s) => [s, 10n])),
+    );
+    // And a crash after it counts the waste of every one of them.
+    n.alloc.stepDown();
+    n.otherLeader();
+    expect(n.alloc.totals().skipped.crash).toBe(5n * 7n);
+  });
 });
