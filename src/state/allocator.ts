@@ -143,6 +143,13 @@ export interface AllocatorOptions {
    * recently used sequences (see history.ts). Default 10,000.
    */
   historyLimit?: number;
+  /**
+   * Reserve entries proposed and not yet applied, at most (default 3). Past
+   * that, new reservations gather in one open batch, proposed as soon as one
+   * settles: under a storm of new sequences (each arriving in its own event
+   * loop turn) one entry then carries many, instead of one entry each.
+   */
+  maxBatchesInFlight?: number;
 }
 
 export interface NextResult {
@@ -196,6 +203,8 @@ interface Reservation {
 }
 
 interface Batch {
+  /** The leadership that collects it: proposed only while that one serves. */
+  leader: Leadership;
   items: Map<string, bigint>;
   promise: Promise<void>;
   resolve: () => void;
@@ -233,6 +242,8 @@ interface Leadership {
   parked: CursorColumn;
   /** sm.generation once ready: the ids in `parked` are of that generation. */
   generation: number;
+  /** Reserve batches this leadership proposed that have not settled yet. */
+  proposing: number;
   readyPromise: Promise<void>;
   resolveReady: () => void;
   /**
@@ -261,6 +272,7 @@ export class Allocator {
   /** Increases with every seal(), across terms, so a stale unseal() can never match. */
   private sealGeneration = 0;
   private readonly history: HistoryTable;
+  private readonly maxBatchesInFlight: number;
   private batch: Batch | null = null;
   /** Cursors at the end of this node's last leadership, settled into waste at the next epoch. */
   private lastCursors: {
@@ -289,6 +301,8 @@ export class Allocator {
     this.rateWindowMs = opts.rateWindowMs ?? 100;
     this.maxSequences = opts.maxSequences ?? Infinity;
     this.history = new HistoryTable(opts.historyLimit ?? 10_000);
+    this.maxBatchesInFlight = opts.maxBatchesInFlight ?? 3;
+    if (!(this.maxBatchesInFlight >= 1)) throw new RangeError('need maxBatchesInFlight >= 1');
     if (!(this.minBlock >= 1 && this.maxBlock >= this.minBlock)) {
       throw new RangeError('need 1 <= minBlock <= maxBlock');
     }
@@ -324,6 +338,7 @@ export class Allocator {
       seqs: new Map(),
       parked: new CursorColumn(),
       generation: -1,
+      proposing: 0,
       readyPromise,
       resolveReady,
       endedWith: null,
@@ -346,6 +361,10 @@ export class Allocator {
       this.lastCursors = { epoch: l.epoch, generation: l.generation, cursors, parked: l.parked };
     }
     const e = new NotLeaderError('stepped-down');
+    if (this.batch?.leader === l) {
+      this.batch.reject(e);
+      this.batch = null;
+    }
     l.endedWith = e;
     for (const reject of l.waiters) reject(e);
     l.waiters.clear();
@@ -664,24 +683,49 @@ export class Allocator {
       reject = rej;
     });
     promise.catch(() => {});
-    const batch: Batch = { items: new Map(), promise, resolve, reject };
+    const batch: Batch = { leader: l, items: new Map(), promise, resolve, reject };
     this.batch = batch;
-    queueMicrotask(() => {
-      this.batch = null;
-      if (this.leader !== l || l.sealed !== 0) {
-        batch.reject(new NotLeaderError(this.leader !== l ? 'stepped-down' : 'sealed'));
-        return;
-      }
-      const items = [...batch.items].map(([sequence, upTo]) => ({ sequence, upTo }));
-      let p: Promise<void>;
-      try {
-        p = this.proposeFn({ type: 'reserve', items });
-      } catch (e) {
-        p = Promise.reject(e);
-      }
-      p.then(batch.resolve, batch.reject);
-    });
+    queueMicrotask(() => this.flushBatch());
     return batch;
+  }
+
+  /**
+   * Proposes the open batch, unless its leadership already has
+   * maxBatchesInFlight reserve entries in flight: then it stays open (and
+   * keeps growing) until one of them settles.
+   */
+  private flushBatch(): void {
+    const batch = this.batch;
+    if (batch === null) return;
+    const l = batch.leader;
+    if (this.leader === l && l.sealed === 0 && l.proposing >= this.maxBatchesInFlight) return;
+    this.batch = null;
+    if (this.leader !== l || l.sealed !== 0) {
+      batch.reject(new NotLeaderError(this.leader !== l ? 'stepped-down' : 'sealed'));
+      return;
+    }
+    const items = [...batch.items].map(([sequence, upTo]) => ({ sequence, upTo }));
+    let p: Promise<void>;
+    try {
+      p = this.proposeFn({ type: 'reserve', items });
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    l.proposing++;
+    const settled = (): void => {
+      l.proposing--;
+      this.flushBatch();
+    };
+    p.then(
+      () => {
+        batch.resolve();
+        settled();
+      },
+      (e: unknown) => {
+        batch.reject(e);
+        settled();
+      },
+    );
   }
 
   // -------------------------------------------------------------------------

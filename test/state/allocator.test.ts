@@ -432,4 +432,23 @@ describe('Allocator', () => {
     n.otherLeader();
     expect(n.alloc.totals().skipped.crash).toBe(5n * 7n);
   });
+
+  it('a storm of new sequences: a few entries in flight, the rest gather in one', async () => {
+    const n = node({ maxBatchesInFlight: 2 });
+    n.elect();
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) {
+      calls.push(n.alloc.next(`s${i}`, 1));
+      await tick(); // each request in its own turn of the event loop
+    }
+    expect(n.proposals.map((p) => (p.cmd as ReserveCommand).items.length)).toEqual([1, 1]);
+    // Settling one in-flight entry proposes everything gathered since, at once.
+    const first = n.proposals.shift()!;
+    n.append(n.term, encodeCommand(first.cmd));
+    first.resolve();
+    await tick();
+    expect(n.proposals.map((p) => (p.cmd as ReserveCommand).items.length)).toEqual([1, 8]);
+    await n.until(Promise.all(calls));
+    for (let i = 0; i < 10; i++) expect(n.alloc.peekNext(`s${i}`)).toBe(2n);
+  });
 });
