@@ -89,7 +89,13 @@ export class Writer {
     return this.buf.subarray(0, this.pos);
   }
 
+  /**
+   * The bytes written. When the buffer is nearly full (a caller that sized
+   * it well, like a snapshot of a million sequences) they are returned as a
+   * view instead of copied; the writer must not be used after this.
+   */
   finish(): Uint8Array {
+    if (this.pos >= this.buf.length - (this.buf.length >> 4)) return this.buf.subarray(0, this.pos);
     return this.buf.slice(0, this.pos);
   }
 }

@@ -423,10 +423,14 @@ export class SequenceStateMachine {
 
   snapshot(): Uint8Array {
     const c = this.seqs;
-    // Rough size (exact for the sequences); the writer grows if needed.
-    const w = new Writer(
-      64 + c.names.byteLength + c.size * 19 + (this.memberMap.size + this.memberInfo.size) * 256,
-    );
+    // The size, exact for the sequences (so that a large snapshot is written
+    // once, never regrown or copied); the writer grows if the rest is off.
+    let size = 64 + c.names.byteLength + c.size * 11;
+    for (let id = 0; id < c.size; id++) if (c.baseEpoch[id] === this._epoch) size += 8;
+    for (const m of [this.pending, this.exactNext]) {
+      if (m !== null) for (const seq of m.keys()) size += 10 + seq.length;
+    }
+    const w = new Writer(size + (this.memberMap.size + this.memberInfo.size) * 256);
     for (const b of MAGIC) w.u8(b);
     w.u8(SNAPSHOT_FORMAT_VERSION);
     w.u64(BigInt(this._lastApplied));
