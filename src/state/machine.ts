@@ -165,6 +165,8 @@ export class SequenceStateMachine {
   private _epoch = 0;
   private pending: Map<string, bigint> | null = null;
   private exactNext: Map<string, bigint> | null = null;
+  /** Sequences of exactNext touched in this epoch (they are not carried on). */
+  private touchedInherited: string[] = [];
 
   /** Whether a command of the current epoch touched the sequence (fixed its start). */
   touchedInEpoch(sequence: string): boolean {
@@ -291,7 +293,14 @@ export class SequenceStateMachine {
     // the term commits), so an exact value it inherited still holds: carry
     // it on, even though this epoch's leader left without a hand-over.
     let next: Map<string, bigint> | null = null;
-    if (this.exactNext !== null) {
+    if (this.exactNext !== null && this.pending === null) {
+      // The common case (a leader change without a hand-over) in
+      // O(sequences touched), not O(inherited): after a hand-over of a
+      // million sequences every election would otherwise walk them all,
+      // stalling the new leader long enough to lose its lease.
+      for (const sequence of this.touchedInherited) this.exactNext.delete(sequence);
+      next = this.exactNext.size > 0 ? this.exactNext : null;
+    } else if (this.exactNext !== null) {
       for (const [sequence, value] of this.exactNext) {
         // (touchedInEpoch() is the allocator's side of this rule; it is read
         // here directly so a test mutant can break the allocator side alone.)
@@ -305,6 +314,7 @@ export class SequenceStateMachine {
     }
     this.exactNext = next;
     this.pending = null;
+    this.touchedInherited = [];
     this._epoch++;
     this._lastNoopTerm = term;
     return { kind: 'noop', newEpoch: true, epoch: this._epoch };
@@ -332,11 +342,14 @@ export class SequenceStateMachine {
     const c = this.seqs;
     const known = c.size;
     const id = c.names.intern(sequence);
-    if (id === known) {
-      c.add(id, this.exactNext?.get(sequence) ?? 1n, this._epoch);
-    } else if (c.baseEpoch[id] !== this._epoch) {
-      c.base[id] = this.exactNext?.get(sequence) ?? c.reserved[id]! + 1n;
-      c.baseEpoch[id] = this._epoch;
+    if (id === known || c.baseEpoch[id] !== this._epoch) {
+      const inherited = this.exactNext?.get(sequence);
+      if (inherited !== undefined) this.touchedInherited.push(sequence);
+      if (id === known) c.add(id, inherited ?? 1n, this._epoch);
+      else {
+        c.base[id] = inherited ?? c.reserved[id]! + 1n;
+        c.baseEpoch[id] = this._epoch;
+      }
     }
     return id;
   }
@@ -556,6 +569,13 @@ export class SequenceStateMachine {
     this._epoch = epoch;
     this.pending = handovers[0]!;
     this.exactNext = handovers[1]!;
+    this.touchedInherited = [];
+    if (this.exactNext !== null) {
+      for (const sequence of this.exactNext.keys()) {
+        const id = seqs.names.find(sequence);
+        if (id >= 0 && seqs.baseEpoch[id] === epoch) this.touchedInherited.push(sequence);
+      }
+    }
   }
 }
 
