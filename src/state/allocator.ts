@@ -794,7 +794,7 @@ export class Allocator {
 
   /** One sequence's counters (stats() for a single name), or undefined if never served here. */
   sequenceStats(sequence: string): SequenceStats | undefined {
-    const h = this.history.peek(sequence);
+    const h = this.history.get(sequence);
     return h === undefined ? undefined : this.statsOf(sequence, h);
   }
 

@@ -45,7 +45,7 @@ export class HistoryTable {
   }
 
   /** The history of `sequence`, if kept. Does not count as a use. */
-  peek(sequence: string): SeqHistory | undefined {
+  get(sequence: string): SeqHistory | undefined {
     return this.map.get(sequence);
   }
 
