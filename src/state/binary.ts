@@ -161,9 +161,20 @@ export class Reader {
   nameBytes(): Uint8Array {
     const len = this.u16();
     this.need(len);
-    const bytes = this.buf.subarray(this.pos, this.pos + len);
+    const start = this.pos;
     this.pos += len;
-    if (!isUtf8(bytes)) throw new DecodeError(`${this.what}: a name is not valid UTF-8`);
+    // ASCII (every valid sequence name) needs no UTF-8 check.
+    let ascii = true;
+    for (let i = start; i < start + len; i++) {
+      if (this.buf[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    const bytes = this.buf.subarray(start, start + len);
+    if (!ascii && !isUtf8(bytes)) {
+      throw new DecodeError(`${this.what}: a name is not valid UTF-8`);
+    }
     return bytes;
   }
 
