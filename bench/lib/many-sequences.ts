@@ -45,11 +45,16 @@ function countersDelta(
   return { elections, leaseLosses };
 }
 
+/**
+ * JS heap used plus external memory: the state machine keeps its sequences
+ * in typed arrays, whose backing stores V8 counts as external, not heap.
+ */
 async function heapUsed(cluster: RaftseqCluster, id: string): Promise<number | null> {
   const port = cluster.node(id).metricsPort;
   if (port === null) return null;
   const s = await scrape(port).catch(() => null); // not answering yet: no reading
-  return s === null ? null : sumOf(s, 'nodejs_heap_size_used_bytes');
+  if (s === null) return null;
+  return sumOf(s, 'nodejs_heap_size_used_bytes') + sumOf(s, 'nodejs_external_memory_bytes');
 }
 
 export async function measureManySequences(

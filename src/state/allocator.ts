@@ -27,6 +27,8 @@
 
 import { MAX_VALUE } from './commands.js';
 import type { Command, HandoverItem } from './commands.js';
+import { CursorColumn } from './cursors.js';
+import { HistoryTable, type SeqHistory } from './history.js';
 import type { SequenceStateMachine } from './machine.js';
 
 export type AllocatorErrorCode =
@@ -136,6 +138,18 @@ export interface AllocatorOptions {
    * flight when the limit is reached may still complete.
    */
   maxSequences?: number;
+  /**
+   * Per-sequence counters and rate are kept for about this many most
+   * recently used sequences (see history.ts). Default 10,000.
+   */
+  historyLimit?: number;
+  /**
+   * Reserve entries proposed and not yet applied, at most (default 3). Past
+   * that, new reservations gather in one open batch, proposed as soon as one
+   * settles: under a storm of new sequences (each arriving in its own event
+   * loop turn) one entry then carries many, instead of one entry each.
+   */
+  maxBatchesInFlight?: number;
 }
 
 export interface NextResult {
@@ -143,6 +157,10 @@ export interface NextResult {
   count: number;
 }
 
+/**
+ * One sequence's counters on this node, since it last became one of the
+ * `historyLimit` most recently used sequences (totals() stays exact).
+ */
 export interface SequenceStats {
   /** Values handed out. */
   served: bigint;
@@ -185,36 +203,24 @@ interface Reservation {
 }
 
 interface Batch {
+  /** The leadership that collects it: proposed only while that one serves. */
+  leader: Leadership;
   items: Map<string, bigint>;
   promise: Promise<void>;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
 
-/** Per-term, per-sequence serving state. Dropped on every term change. */
+/**
+ * Per-term serving state of a busy sequence (or one not yet in the state
+ * machine). An idle one is parked: only its cursor is kept, in the
+ * leadership's CursorColumn. Dropped on every term change.
+ */
 interface TermSeq {
   cursor: bigint;
   inflight: Reservation | null;
   /** Values asked for by requests currently waiting for a reservation. */
   waiting: number;
-}
-
-/** Per-sequence history kept across terms: rate and counters. */
-class SeqHistory {
-  rate = 0;
-  windowStart = -1;
-  windowCount = 0;
-  served = 0n;
-  requests = 0;
-  skipped: Record<WasteCause, bigint> = {
-    'block-remainder': 0n,
-    crash: 0n,
-    handover: 0n,
-    advance: 0n,
-  };
-  proposed = 0;
-  committed = 0;
-  failed = 0;
 }
 
 /** What seal() returns: the exact next values to record, and which seal this is. */
@@ -231,12 +237,23 @@ interface Leadership {
   sealed: number;
   /** sm.epoch once ready. */
   epoch: number;
+  /** Busy sequences of this term (see TermSeq); the idle ones are in `parked`. */
   seqs: Map<string, TermSeq>;
+  parked: CursorColumn;
+  /** sm.generation once ready: the ids in `parked` are of that generation. */
+  generation: number;
+  /** Reserve batches this leadership proposed that have not settled yet. */
+  proposing: number;
   readyPromise: Promise<void>;
   resolveReady: () => void;
-  /** Rejects when this leadership ends; raced against every wait. */
-  ended: Promise<never>;
-  end: (e: NotLeaderError) => void;
+  /**
+   * Why this leadership ended, or null while it lasts. Waits register in
+   * `waiters` and are rejected when it ends; a wait that finishes removes
+   * itself, so nothing accumulates per request (a race against one shared
+   * "ended" promise would keep a reaction per wait until the term ends).
+   */
+  endedWith: NotLeaderError | null;
+  waiters: Set<(e: NotLeaderError) => void>;
 }
 
 export class Allocator {
@@ -254,10 +271,16 @@ export class Allocator {
   private leader: Leadership | null = null;
   /** Increases with every seal(), across terms, so a stale unseal() can never match. */
   private sealGeneration = 0;
-  private readonly history = new Map<string, SeqHistory>();
+  private readonly history: HistoryTable;
+  private readonly maxBatchesInFlight: number;
   private batch: Batch | null = null;
   /** Cursors at the end of this node's last leadership, settled into waste at the next epoch. */
-  private lastCursors: { epoch: number; cursors: Map<string, bigint> } | null = null;
+  private lastCursors: {
+    epoch: number;
+    generation: number;
+    cursors: Map<string, bigint>;
+    parked: CursorColumn;
+  } | null = null;
   private readonly sums: AllocatorTotals = {
     served: 0n,
     skipped: { 'block-remainder': 0n, crash: 0n, handover: 0n, advance: 0n },
@@ -277,6 +300,9 @@ export class Allocator {
     this.rateTauMs = opts.rateTauMs ?? 1000;
     this.rateWindowMs = opts.rateWindowMs ?? 100;
     this.maxSequences = opts.maxSequences ?? Infinity;
+    this.history = new HistoryTable(opts.historyLimit ?? 10_000);
+    this.maxBatchesInFlight = opts.maxBatchesInFlight ?? 3;
+    if (!(this.maxBatchesInFlight >= 1)) throw new RangeError('need maxBatchesInFlight >= 1');
     if (!(this.minBlock >= 1 && this.maxBlock >= this.minBlock)) {
       throw new RangeError('need 1 <= minBlock <= maxBlock');
     }
@@ -303,9 +329,6 @@ export class Allocator {
     if (this.leader !== null) this.stepDown();
     let resolveReady!: () => void;
     const readyPromise = new Promise<void>((r) => (resolveReady = r));
-    let end!: (e: NotLeaderError) => void;
-    const ended = new Promise<never>((_, reject) => (end = reject));
-    ended.catch(() => {}); // observed through races only
     this.leader = {
       term,
       noopIndex,
@@ -313,10 +336,13 @@ export class Allocator {
       sealed: 0,
       epoch: -1,
       seqs: new Map(),
+      parked: new CursorColumn(),
+      generation: -1,
+      proposing: 0,
       readyPromise,
       resolveReady,
-      ended,
-      end,
+      endedWith: null,
+      waiters: new Set(),
     };
     this.checkReady();
   }
@@ -332,9 +358,16 @@ export class Allocator {
     if (l.ready) {
       const cursors = new Map<string, bigint>();
       for (const [seq, t] of l.seqs) cursors.set(seq, t.cursor);
-      this.lastCursors = { epoch: l.epoch, cursors };
+      this.lastCursors = { epoch: l.epoch, generation: l.generation, cursors, parked: l.parked };
     }
-    l.end(new NotLeaderError('stepped-down'));
+    const e = new NotLeaderError('stepped-down');
+    if (this.batch?.leader === l) {
+      this.batch.reject(e);
+      this.batch = null;
+    }
+    l.endedWith = e;
+    for (const reject of l.waiters) reject(e);
+    l.waiters.clear();
   }
 
   /**
@@ -358,6 +391,7 @@ export class Allocator {
     }
     l.ready = true;
     l.epoch = this.sm.epoch;
+    l.generation = this.sm.generation;
     l.resolveReady();
   }
 
@@ -383,10 +417,12 @@ export class Allocator {
     if (inherited !== null) {
       for (const seq of inherited.keys()) items.set(seq, this.sm.startFor(seq));
     }
-    for (const [seq, t] of l.seqs) {
+    const served = (seq: string, cursor: bigint): void => {
       const start = this.sm.startFor(seq);
-      items.set(seq, t.cursor > start ? t.cursor : start);
-    }
+      items.set(seq, cursor > start ? cursor : start);
+    };
+    for (const [id, cursor] of l.parked.entries()) served(this.sm.sequenceName(id), cursor);
+    for (const [seq, t] of l.seqs) served(seq, t.cursor);
     return { items: [...items].map(([sequence, next]) => ({ sequence, next })), generation };
   }
 
@@ -410,8 +446,13 @@ export class Allocator {
     const l = this.leader;
     if (l === null || !l.ready) return null;
     const start = this.sm.startFor(sequence);
-    const cursor = l.seqs.get(sequence)?.cursor;
+    const cursor = this.cursorOf(l, sequence);
     return cursor !== undefined && cursor > start ? cursor : start;
+  }
+
+  /** The cursor of `sequence` in `l`'s term (busy or parked), or undefined if not served in it. */
+  private cursorOf(l: Leadership, sequence: string): bigint | undefined {
+    return l.seqs.get(sequence)?.cursor ?? l.parked.get(this.sm.sequenceId(sequence));
   }
 
   // -------------------------------------------------------------------------
@@ -470,6 +511,7 @@ export class Allocator {
         h.requests++;
         this.observeRate(h, count);
         this.maybeRefill(l, sequence, t, reserved, h);
+        this.parkIfIdle(l, sequence, t);
         return { first, count };
       }
       // Size the reservation by the demand waiting right now, so that a burst
@@ -484,6 +526,7 @@ export class Allocator {
         await this.wait(l, r.promise, opts.signal);
       } finally {
         t.waiting -= count;
+        this.parkIfIdle(l, sequence, t);
       }
     }
   }
@@ -492,7 +535,11 @@ export class Allocator {
   private assertServing(l: Leadership): void {
     if (this.leader !== l) throw new NotLeaderError('term-changed');
     if (l.sealed !== 0) throw new NotLeaderError('sealed');
-    if (this.sm.lastNoopTerm !== l.term || this.sm.epoch !== l.epoch) {
+    if (
+      this.sm.lastNoopTerm !== l.term ||
+      this.sm.epoch !== l.epoch ||
+      this.sm.generation !== l.generation
+    ) {
       this.stepDown();
       throw new NotLeaderError('superseded');
     }
@@ -504,9 +551,11 @@ export class Allocator {
     const start = this.sm.startFor(sequence);
     let t = l.seqs.get(sequence);
     if (t === undefined) {
-      t = { cursor: start, inflight: null, waiting: 0 };
+      const parked = l.parked.take(this.sm.sequenceId(sequence));
+      t = { cursor: parked ?? start, inflight: null, waiting: 0 };
       l.seqs.set(sequence, t);
-    } else if (t.cursor < start) {
+    }
+    if (t.cursor < start) {
       // An `advance` moved the sequence forward during this term.
       this.skip(this.hist(sequence), 'advance', start - t.cursor);
       t.cursor = start;
@@ -514,25 +563,41 @@ export class Allocator {
     return t;
   }
 
+  /**
+   * Keeps only the cursor of a sequence with nothing in flight and nobody
+   * waiting, in the leadership's column (termSeq() takes it back). A
+   * sequence the state machine does not hold yet stays in the map.
+   */
+  private parkIfIdle(l: Leadership, sequence: string, t: TermSeq): void {
+    if (t.inflight !== null || t.waiting !== 0 || l.seqs.get(sequence) !== t) return;
+    if (this.leader !== l || this.sm.generation !== l.generation) return;
+    const id = this.sm.sequenceId(sequence);
+    if (id < 0) return;
+    l.parked.park(id, t.cursor);
+    l.seqs.delete(sequence);
+  }
+
   private async wait(l: Leadership, p: Promise<void>, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw new CancelledError(signal.reason);
+    if (l.endedWith !== null) throw l.endedWith;
+    let onEnd!: (e: NotLeaderError) => void;
     let onAbort: (() => void) | undefined;
-    const races: Promise<void>[] = [p, l.ended];
-    if (signal !== undefined) {
-      races.push(
-        new Promise<never>((_, reject) => {
-          onAbort = () => reject(new CancelledError(signal.reason));
-          signal.addEventListener('abort', onAbort, { once: true });
-        }),
-      );
-    }
+    const interrupted = new Promise<never>((_, reject) => {
+      onEnd = reject;
+      if (signal !== undefined) {
+        onAbort = () => reject(new CancelledError(signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+    l.waiters.add(onEnd);
     try {
-      await Promise.race(races);
+      await Promise.race([p, interrupted]);
     } catch (e) {
       if (e instanceof AllocatorError) throw e;
       if (this.leader !== l) throw new NotLeaderError('stepped-down');
       throw new ReservationFailedError(e);
     } finally {
+      l.waiters.delete(onEnd);
       if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
     }
   }
@@ -589,11 +654,13 @@ export class Allocator {
         h.committed++;
         this.sums.reservationsCommitted++;
         if (t.inflight === r) t.inflight = null;
+        this.parkIfIdle(l, sequence, t);
       },
       () => {
         h.failed++;
         this.sums.reservationsFailed++;
         if (t.inflight === r) t.inflight = null;
+        this.parkIfIdle(l, sequence, t);
       },
     );
     return r;
@@ -616,24 +683,49 @@ export class Allocator {
       reject = rej;
     });
     promise.catch(() => {}); // callers observe it; unobserved it must not crash the process
-    const batch: Batch = { items: new Map(), promise, resolve, reject };
+    const batch: Batch = { leader: l, items: new Map(), promise, resolve, reject };
     this.batch = batch;
-    queueMicrotask(() => {
-      this.batch = null;
-      if (this.leader !== l || l.sealed !== 0) {
-        batch.reject(new NotLeaderError(this.leader !== l ? 'stepped-down' : 'sealed'));
-        return;
-      }
-      const items = [...batch.items].map(([sequence, upTo]) => ({ sequence, upTo }));
-      let p: Promise<void>;
-      try {
-        p = this.proposeFn({ type: 'reserve', items });
-      } catch (e) {
-        p = Promise.reject(e);
-      }
-      p.then(batch.resolve, batch.reject);
-    });
+    queueMicrotask(() => this.flushBatch());
     return batch;
+  }
+
+  /**
+   * Proposes the open batch, unless its leadership already has
+   * maxBatchesInFlight reserve entries in flight: then it stays open (and
+   * keeps growing) until one of them settles.
+   */
+  private flushBatch(): void {
+    const batch = this.batch;
+    if (batch === null) return;
+    const l = batch.leader;
+    if (this.leader === l && l.sealed === 0 && l.proposing >= this.maxBatchesInFlight) return;
+    this.batch = null;
+    if (this.leader !== l || l.sealed !== 0) {
+      batch.reject(new NotLeaderError(this.leader !== l ? 'stepped-down' : 'sealed'));
+      return;
+    }
+    const items = [...batch.items].map(([sequence, upTo]) => ({ sequence, upTo }));
+    let p: Promise<void>;
+    try {
+      p = this.proposeFn({ type: 'reserve', items });
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    l.proposing++;
+    const settled = (): void => {
+      l.proposing--;
+      this.flushBatch();
+    };
+    p.then(
+      () => {
+        batch.resolve();
+        settled();
+      },
+      (e: unknown) => {
+        batch.reject(e);
+        settled();
+      },
+    );
   }
 
   // -------------------------------------------------------------------------
@@ -645,12 +737,7 @@ export class Allocator {
   }
 
   private hist(sequence: string): SeqHistory {
-    let h = this.history.get(sequence);
-    if (h === undefined) {
-      h = new SeqHistory();
-      this.history.set(sequence, h);
-    }
-    return h;
+    return this.history.use(sequence);
   }
 
   private observeRate(h: SeqHistory, count: number): void {
@@ -686,9 +773,14 @@ export class Allocator {
     if (lc === null || this.sm.epoch <= lc.epoch) return;
     this.lastCursors = null;
     const cause: WasteCause = this.sm.inheritedHandover() !== null ? 'handover' : 'crash';
-    for (const [seq, cursor] of lc.cursors) {
+    const settle = (seq: string, cursor: bigint): void => {
       const start = this.sm.startFor(seq);
       if (start > cursor) this.skip(this.hist(seq), cause, start - cursor);
+    };
+    for (const [seq, cursor] of lc.cursors) settle(seq, cursor);
+    // Parked ids name sequences only while the state machine was not reloaded.
+    if (lc.generation === this.sm.generation) {
+      for (const [id, cursor] of lc.parked.entries()) settle(this.sm.sequenceName(id), cursor);
     }
   }
 
@@ -716,7 +808,7 @@ export class Allocator {
   stats(): AllocatorStats {
     const l = this.leader;
     const sequences = new Map<string, SequenceStats>();
-    for (const [seq, h] of this.history) sequences.set(seq, this.statsOf(seq, h));
+    for (const [seq, h] of this.history.entries()) sequences.set(seq, this.statsOf(seq, h));
     return {
       serving: this.serving,
       term: l?.term ?? null,
@@ -727,7 +819,7 @@ export class Allocator {
 
   private statsOf(seq: string, h: SeqHistory): SequenceStats {
     const l = this.leader;
-    const t = l?.ready ? l.seqs.get(seq) : undefined;
+    const cursor = l?.ready ? this.cursorOf(l, seq) : undefined;
     return {
       served: h.served,
       requests: h.requests,
@@ -737,7 +829,7 @@ export class Allocator {
       reservationsFailed: h.failed,
       rate: this.currentRate(h),
       block: this.blockSize(h, 1),
-      cursor: t?.cursor ?? null,
+      cursor: cursor ?? null,
       reserved: this.sm.reservedUpTo(seq),
     };
   }

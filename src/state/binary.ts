@@ -2,6 +2,8 @@
 // and the snapshot codec. Readers check every length against the data and fail
 // with DecodeError, never with a RangeError from deep inside DataView.
 
+import { isUtf8 } from 'node:buffer';
+
 const MAX_U64 = 0xffff_ffff_ffff_ffffn;
 const MAX_NAME_BYTES = 0xffff;
 
@@ -84,12 +86,29 @@ export class Writer {
     this.pos += 2 + written;
   }
 
+  /** u16 byte length + the bytes of a name already in UTF-8. */
+  nameBytes(b: Uint8Array): void {
+    if (b.length > MAX_NAME_BYTES) {
+      throw new RangeError(`name is ${b.length} bytes; at most ${MAX_NAME_BYTES} fit`);
+    }
+    this.ensure(2 + b.length);
+    this.view.setUint16(this.pos, b.length);
+    this.buf.set(b, this.pos + 2);
+    this.pos += 2 + b.length;
+  }
+
   /** The bytes written so far (a view, valid until the next write). */
   peek(): Uint8Array {
     return this.buf.subarray(0, this.pos);
   }
 
+  /**
+   * The bytes written. When the buffer is nearly full (a caller that sized
+   * it well, like a snapshot of a million sequences) they are returned as a
+   * view instead of copied; the writer must not be used after this.
+   */
   finish(): Uint8Array {
+    if (this.pos >= this.buf.length - (this.buf.length >> 4)) return this.buf.subarray(0, this.pos);
     return this.buf.slice(0, this.pos);
   }
 }
@@ -164,6 +183,27 @@ export class Reader {
     } catch {
       throw new DecodeError(`${this.what}: a name is not valid UTF-8`);
     }
+  }
+
+  /** A name's UTF-8 bytes, checked to be UTF-8 (a view into the data, not a copy). */
+  nameBytes(): Uint8Array {
+    const len = this.u16();
+    this.need(len);
+    const start = this.pos;
+    this.pos += len;
+    // ASCII (every valid sequence name) needs no UTF-8 check.
+    let ascii = true;
+    for (let i = start; i < start + len; i++) {
+      if (this.buf[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    const bytes = this.buf.subarray(start, start + len);
+    if (!ascii && !isUtf8(bytes)) {
+      throw new DecodeError(`${this.what}: a name is not valid UTF-8`);
+    }
+    return bytes;
   }
 
   /** A count of items that each take at least `minItemBytes`: refuse absurd counts early. */

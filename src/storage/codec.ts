@@ -74,16 +74,24 @@ function optStr(s: string | null): Uint8Array {
   return s === null ? u8(0) : concat([u8(1), utf8.encode(s)]);
 }
 
-function fields(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(4 + parts.reduce((n, p) => n + 4 + p.length, 0));
-  const v = new DataView(out.buffer);
-  v.setUint32(0, parts.length);
-  let at = 4;
+const fieldsLength = (parts: readonly Uint8Array[]): number =>
+  4 + parts.reduce((n, p) => n + 4 + p.length, 0);
+
+/** Writes the fields block of `parts` into `out` at `at`. */
+function writeFields(out: Uint8Array, at: number, parts: readonly Uint8Array[]): void {
+  const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  v.setUint32(at, parts.length);
+  at += 4;
   for (const p of parts) {
     v.setUint32(at, p.length);
     out.set(p, at + 4);
     at += 4 + p.length;
   }
+}
+
+function fields(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(fieldsLength(parts));
+  writeFields(out, 0, parts);
   return out;
 }
 
@@ -99,8 +107,20 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 
 function frame(kind: Kind, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(HEADER + 1 + body.length);
-  out[HEADER] = kind;
   out.set(body, HEADER + 1);
+  return seal(kind, out);
+}
+
+/** frame(kind, fields(parts)) with one copy of the parts, not two (snapshots are large). */
+function frameFields(kind: Kind, parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(HEADER + 1 + fieldsLength(parts));
+  writeFields(out, HEADER + 1, parts);
+  return seal(kind, out);
+}
+
+/** Fills in the header of a record whose body is already at HEADER + 1. */
+function seal(kind: Kind, out: Uint8Array): Uint8Array {
+  out[HEADER] = kind;
   const payload = out.subarray(HEADER);
   out[0] = RECORD_FORMAT;
   new DataView(out.buffer).setUint32(1, crc32(payload) >>> 0);
@@ -127,7 +147,7 @@ export function encodeHardState(h: HardState): Uint8Array {
 
 export function encodeSnapshot(s: Snapshot): Uint8Array {
   const m = s.meta;
-  return frame(Kind.Snapshot, fields([u64(m.index), u64(m.term), confState(m.conf), s.data]));
+  return frameFields(Kind.Snapshot, [u64(m.index), u64(m.term), confState(m.conf), s.data]);
 }
 
 export function encodeBlob(b: Uint8Array): Uint8Array {

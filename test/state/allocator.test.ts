@@ -400,4 +400,55 @@ describe('Allocator', () => {
     await n.commitAll();
     await expect(n.alloc.next('a', 1)).resolves.toEqual({ first: 1n, count: 1 });
   });
+
+  it('many sequences: idle ones keep only their cursor and go on exactly where they stopped', async () => {
+    const n = node({ historyLimit: 2 });
+    n.elect();
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const got = new Map<string, bigint[]>(names.map((s) => [s, []]));
+    for (let round = 0; round < 3; round++) {
+      const results = await n.until(Promise.all(names.map((s) => n.alloc.next(s, 2))));
+      results.forEach((r, i) => got.get(names[i]!)!.push(r.first, r.first + 1n));
+      // Another round from memory only (the blocks hold 16).
+      for (const s of names) {
+        const r = await n.alloc.next(s, 1);
+        got.get(s)!.push(r.first);
+      }
+    }
+    for (const s of names) {
+      expect(got.get(s)).toEqual(Array.from({ length: 9 }, (_, i) => BigInt(i + 1)));
+      expect(n.alloc.peekNext(s)).toBe(10n);
+    }
+    // Counters for the most recently used only; the totals stay exact.
+    expect(n.alloc.stats().sequences.size).toBeLessThanOrEqual(2);
+    expect(n.alloc.totals().served).toBe(45n);
+    // A hand-over lists every sequence served in the term, idle or not.
+    const { items } = n.alloc.seal()!;
+    expect(new Map(items.map((it) => [it.sequence, it.next]))).toEqual(
+      new Map(names.map((s) => [s, 10n])),
+    );
+    // And a crash after it counts the waste of every one of them.
+    n.alloc.stepDown();
+    n.otherLeader();
+    expect(n.alloc.totals().skipped.crash).toBe(5n * 7n);
+  });
+
+  it('a storm of new sequences: a few entries in flight, the rest gather in one', async () => {
+    const n = node({ maxBatchesInFlight: 2 });
+    n.elect();
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) {
+      calls.push(n.alloc.next(`s${i}`, 1));
+      await tick(); // each request in its own turn of the event loop
+    }
+    expect(n.proposals.map((p) => (p.cmd as ReserveCommand).items.length)).toEqual([1, 1]);
+    // Settling one in-flight entry proposes everything gathered since, at once.
+    const first = n.proposals.shift()!;
+    n.append(n.term, encodeCommand(first.cmd));
+    first.resolve();
+    await tick();
+    expect(n.proposals.map((p) => (p.cmd as ReserveCommand).items.length)).toEqual([1, 8]);
+    await n.until(Promise.all(calls));
+    for (let i = 0; i < 10; i++) expect(n.alloc.peekNext(`s${i}`)).toBe(2n);
+  });
 });

@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   DecodeError,
@@ -303,6 +304,25 @@ describe('SequenceStateMachine snapshots', () => {
     expect(() => SequenceStateMachine.restore(snap.subarray(0, 6))).toThrow(DecodeError);
   });
 
+  it('keeps sequence names byte-exact, and refuses a name that is not UTF-8', () => {
+    const l = new Log();
+    l.noop(1);
+    l.reserve(1, 'zürich', 5n);
+    l.reserve(1, 'zq', 7n);
+    const snap = l.sm.snapshot();
+    const copy = SequenceStateMachine.restore(snap);
+    expect([...copy.sequences()].map((s) => s.sequence)).toEqual(['zürich', 'zq']);
+    expect(copy.reservedUpTo('zq')).toBe(7n);
+    expect(copy.snapshot()).toEqual(snap);
+    // Replace "zq" by two bytes that are not UTF-8, with a checksum that matches.
+    const bad = snap.slice();
+    const at = Buffer.from(bad).indexOf('zq');
+    bad[at] = 0xff;
+    bad[at + 1] = 0xfe;
+    new DataView(bad.buffer).setUint32(bad.length - 4, crc32(bad.subarray(0, bad.length - 4)));
+    expect(() => SequenceStateMachine.restore(bad)).toThrow(/not valid UTF-8/);
+  });
+
   it('keeps member info (incarnation, advertise) across snapshots, and forgets removed members', () => {
     const sm = SequenceStateMachine.bootstrap(
       new Map([
@@ -362,7 +382,10 @@ describe('SequenceStateMachine snapshots', () => {
       const gc = runInNewContext('gc') as (() => void) | undefined;
       gc?.();
       const rss0 = process.memoryUsage().rss;
-      const heap0 = process.memoryUsage().heapUsed;
+      // The sequences live in typed arrays: count their backing stores too.
+      const held = (): number =>
+        process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+      const heap0 = held();
       const t0 = performance.now();
       const l = new Log();
       l.noop(1);
@@ -382,7 +405,7 @@ describe('SequenceStateMachine snapshots', () => {
       const tBuild = performance.now() - t0;
       gc?.();
       const rss1 = process.memoryUsage().rss;
-      const heap1 = process.memoryUsage().heapUsed;
+      const heap1 = held();
 
       const t1 = performance.now();
       const snap = l.sm.snapshot();
