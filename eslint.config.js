@@ -4,10 +4,45 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 
+/**
+ * `.catch(() => {})` drops an error on purpose; say why, in a comment on the
+ * same line or the line above, so a reader can tell it from a forgotten one.
+ * @type {import('eslint').Rule.RuleModule}
+ */
+const explainSwallowedErrors = {
+  meta: { type: 'suggestion', schema: [] },
+  create(context) {
+    const source = context.sourceCode;
+    const swallows = (fn) =>
+      fn?.type === 'ArrowFunctionExpression' &&
+      (fn.body.type === 'BlockStatement'
+        ? fn.body.body.length === 0
+        : (fn.body.type === 'Identifier' && fn.body.name === 'undefined') ||
+          fn.body.type === 'Literal');
+    return {
+      CallExpression(node) {
+        const callee = node.callee;
+        if (callee.type !== 'MemberExpression' || callee.property.name !== 'catch') return;
+        if (!swallows(node.arguments[0])) return;
+        const line = node.loc.end.line;
+        const explained = source
+          .getAllComments()
+          .some((c) => c.loc.start.line === line || c.loc.end.line === node.loc.start.line - 1);
+        if (!explained) {
+          context.report({ node, message: 'Say in a comment why this error may be dropped.' });
+        }
+      },
+    };
+  },
+};
+
 export default defineConfig(
   {
     ignores: [
       'dist/',
+      'packages/client/dist/',
+      // Written by scripts/proto-gen.mjs (proto-loader-gen-types); checked by CI.
+      'src/proto/generated/',
       'node_modules/',
       'coverage/',
       'data/',
@@ -36,12 +71,31 @@ export default defineConfig(
         queueMicrotask: 'readonly',
       },
     },
+    plugins: { raftseq: { rules: { 'explain-swallowed-errors': explainSwallowedErrors } } },
     rules: {
       '@typescript-eslint/no-unused-vars': [
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
+      'raftseq/explain-swallowed-errors': 'error',
+    },
+  },
+  {
+    // Rules that need the type checker. A promise nobody awaits or handles
+    // loses its rejection (an unhandled rejection kills the process, or an
+    // error is silently dropped); a thrown or rejected non-Error has no stack
+    // and reaches callers that test `instanceof Error`.
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/only-throw-error': 'error',
+      // Passing on a caught `unknown` is allowed, as `throw e` is: it is
+      // whatever the failing call threw, not a value made up here.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
     },
   },
   {

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { raftseqServices } from '../src/client/proto.js';
+import { raftseqApi } from '../src/proto/load.js';
 import { SequenceClient } from '../src/client/index.js';
 import type { Job, JobResult, Target } from './lib/types.js';
 
@@ -52,14 +52,12 @@ function streamPool(
 ): Prepared & {
   send(stream: number, sequence: string, count: number): Promise<number>;
 } {
-  const services = raftseqServices();
-  const stub = new services.Sequencer(address, grpc.credentials.createInsecure()) as UnaryStub;
+  const services = raftseqApi();
+  const stub = new services.Sequencer(address, grpc.credentials.createInsecure());
   let nextId = 1;
   const pools = Array.from({ length: streams }, () => {
     const pending = new Map<string, { resolve: (n: number) => void; reject: (e: Error) => void }>();
-    const call = (
-      stub as unknown as { NextStream(): grpc.ClientDuplexStream<object, object> }
-    ).NextStream();
+    const call = stub.NextStream();
     call.on('data', (r: Record<string, unknown>) => {
       const id = String(r.id);
       const p = pending.get(id);
@@ -115,11 +113,12 @@ function etcdKv(address: string): UnaryStub {
 function prepare(t: Target, concurrency: number): Prepared {
   switch (t.kind) {
     case 'unary': {
-      const services = raftseqServices();
+      const services = raftseqApi();
+      // The same untyped stub shape as etcd's KV below: one timing loop for both.
       const stub = new services.Sequencer(
         t.address,
         grpc.credentials.createInsecure(),
-      ) as UnaryStub;
+      ) as unknown as UnaryStub;
       const req = { sequence: t.sequence, count: t.count };
       const names = t.names;
       return {

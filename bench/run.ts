@@ -21,7 +21,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { protoDir } from '../src/client/proto.js';
+import { protoDir } from '../src/proto/package-root.js';
 import { SequenceClient } from '../src/client/index.js';
 import { ChildProc } from '../test/support/process.js';
 import { renderChart } from './lib/chart.js';
@@ -367,11 +367,11 @@ function measures(s: Servers, lg: LoadGen, workDir: string): { main: Measure[]; 
         }
       },
       warm: async () => {
-        const now = await jobNow().catch(() => null);
+        const now = await jobNow().catch(() => null); // no warm-up if the job cannot start
         if (now === null) return;
         await lg
           .run({ ...now, id: `${now.id}-warm`, warmupMs: 0, durationMs: 500 }, pids)
-          .catch(() => null);
+          .catch(() => null); // warm-up only: the measured run reports failures
       },
     };
   };

@@ -2,7 +2,7 @@
 // (same protos, same loader) that answers from an in-memory counter — no
 // validation, no Raft, no lease. Prints its port on stdout.
 import * as grpc from '@grpc/grpc-js';
-import { raftseqServices } from '../src/client/proto.js';
+import { raftseqApi } from '../src/proto/load.js';
 
 const counters = new Map<string, bigint>();
 function take(sequence: string, count: number): bigint {
@@ -19,7 +19,7 @@ interface Req {
 }
 
 const server = new grpc.Server();
-server.addService(raftseqServices().Sequencer.service, {
+server.addService(raftseqApi().Sequencer.service, {
   Next: (call: grpc.ServerUnaryCall<Req, object>, cb: grpc.sendUnaryData<object>) => {
     const count = call.request.count || 1;
     cb(null, { first: take(call.request.sequence, count).toString(), count });

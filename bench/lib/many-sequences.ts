@@ -20,7 +20,7 @@ async function clusterCounters(
   const out = new Map<string, { leaderChanges: number; leaseLosses: number }>();
   for (const m of cluster.nodes) {
     if (m.proc === null || m.metricsPort === null) continue;
-    const s = await scrape(m.metricsPort).catch(() => null);
+    const s = await scrape(m.metricsPort).catch(() => null); // a member down has no metrics
     if (s === null) continue;
     out.set(m.id, {
       leaderChanges: sumOf(s, 'raftseq_leader_changes_total'),
@@ -52,7 +52,7 @@ function countersDelta(
 async function heapUsed(cluster: RaftseqCluster, id: string): Promise<number | null> {
   const port = cluster.node(id).metricsPort;
   if (port === null) return null;
-  const s = await scrape(port).catch(() => null);
+  const s = await scrape(port).catch(() => null); // not answering yet: no reading
   if (s === null) return null;
   return sumOf(s, 'nodejs_heap_size_used_bytes') + sumOf(s, 'nodejs_external_memory_bytes');
 }

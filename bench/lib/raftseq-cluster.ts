@@ -74,7 +74,7 @@ export async function joinMember(
     const t0 = Date.now();
     await admin.addMember({ id, address: m.addr });
     for (;;) {
-      const s = await admin.clusterStatus({ deadlineMs: 2000 }).catch(() => null);
+      const s = await admin.clusterStatus({ deadlineMs: 2000 }).catch(() => null); // ask again
       const role = s?.members.find((x) => x.id === id)?.role;
       if (role !== undefined && role !== 'learner') return Date.now() - t0;
       if (Date.now() - t0 > timeoutMs) throw new Error(`${id} not a voter after ${timeoutMs} ms`);

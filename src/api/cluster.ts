@@ -86,6 +86,7 @@ export function clusterHandlers(node: ApiNode): grpc.UntypedServiceImplementatio
         sequences: String(node.sequenceCount()),
         last_index: String(st.lastIndex),
         ...versionsWire(node.versions()),
+        cluster_id: node.clusterId(),
       };
     }),
 

@@ -56,6 +56,8 @@ export interface ApiNode {
   leaseRemainingMs(): number;
   /** This node's release, commit, storage and wire formats (and the cluster's wire format). */
   versions(): NodeVersions;
+  /** The cluster this node belongs to ('' while it knows none). */
+  clusterId(): string;
 
   /** Hands out `count` values; rejects with an AllocatorError having consumed nothing. */
   next(

@@ -3,7 +3,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { RegisterAtLeader } from '../node/registration.js';
-import { apiServices, loadApiDefinition } from './proto.js';
+import { raftseqApi } from '../proto/load.js';
 
 const DEADLINE_MS = 3000;
 
@@ -24,7 +24,7 @@ export function grpcRegisterClient(
   credentialsFor: (leaderId: string) => grpc.ChannelCredentials = () =>
     grpc.credentials.createInsecure(),
 ): { registerAt: RegisterAtLeader; close(): void } {
-  const Cluster = apiServices(loadApiDefinition()).Cluster;
+  const Cluster = raftseqApi().Cluster;
   let client: { key: string; c: grpc.Client } | null = null;
   const clientFor = (leader: { id: string; address: string }): RegisterClient => {
     const key = `${leader.id}@${leader.address}`;

@@ -5,7 +5,7 @@ import { setMaxListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { AllocatorError } from '../state/allocator.js';
 import type { ApiNode } from './node-api.js';
-import { LEADER_METADATA_KEY, notLeaderError, statusError } from './status.js';
+import { LEADER_METADATA_KEY, notLeaderError, statusError, type StatusError } from './status.js';
 import { StreamDeadlines } from './stream-deadlines.js';
 import { countFromWire, countProblem, sequenceNameProblem } from '../common/validate.js';
 
@@ -226,7 +226,7 @@ export function mapAllocatorError(
   node: ApiNode,
   err: unknown,
   deadlinePassed: boolean,
-): Partial<grpc.StatusObject> {
+): StatusError {
   if (err instanceof AllocatorError) {
     switch (err.code) {
       case 'OUT_OF_RANGE':

@@ -6,7 +6,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { clusterHandlers } from './cluster.js';
 import type { ApiNode } from './node-api.js';
-import { apiServices, loadApiDefinition } from './proto.js';
+import { apiPackageDefinition, raftseqApi } from '../proto/load.js';
 import { sequencerHandlers } from './sequencer.js';
 
 export interface ApiServer {
@@ -63,8 +63,8 @@ export async function startApiServer(node: ApiNode, opts: ApiServerOptions): Pro
     'grpc.keepalive_permit_without_calls': 1,
     ...(opts.interceptors !== undefined ? { interceptors: opts.interceptors } : {}),
   });
-  const def = loadApiDefinition();
-  const services = apiServices(def);
+  const def = apiPackageDefinition();
+  const services = raftseqApi();
   server.addService(
     boundedRequests(services.Sequencer.service, MAX_API_REQUEST_BYTES),
     sequencerHandlers(node),

@@ -5,7 +5,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { CA_DAYS, LEAF_DAYS, certFiles, parseHosts } from '../security/cert-profile.js';
 import { adminNameProblem, adminUri, memberUri } from '../security/identity.js';
-import type { CliIo } from './program.js';
+import type { CliIo } from './io.js';
 import { integerParser, parseMemberId } from './parse.js';
 
 interface CertsOpts {

@@ -1,4 +1,4 @@
-// `raftseq cluster ...`: status, join, leave, transfer-leader.
+// `raftseq cluster ...`: status, join, leave, transfer-leader (replace: replace.ts).
 import type { Command } from 'commander';
 import {
   clientCommand,
@@ -12,6 +12,7 @@ import type { CliIo } from './io.js';
 import { waitForCatchUp } from './join.js';
 import { parseHostPort, parseMemberId } from './parse.js';
 import { probeMembers } from './probe.js';
+import { addReplace } from './replace.js';
 import { defaultStopSignals } from './serve.js';
 import { watch } from './watch.js';
 
@@ -33,12 +34,14 @@ Examples:
   raftseq cluster status --endpoints 127.0.0.1:7001
   raftseq cluster join --id n4 --addr 127.0.0.1:7004 --endpoints 127.0.0.1:7001
   raftseq cluster leave --id n3 --endpoints 127.0.0.1:7001
-  raftseq cluster transfer-leader --to n2 --endpoints 127.0.0.1:7001`,
+  raftseq cluster transfer-leader --to n2 --endpoints 127.0.0.1:7001
+  raftseq cluster replace --id n2 --data ./data/n2 --endpoints 127.0.0.1:7001`,
     );
   addStatus(cluster, io);
   addJoin(cluster, io);
   addLeave(cluster, io);
   addTransferLeader(cluster, io);
+  addReplace(cluster, io);
 }
 
 function addStatus(cluster: Command, io: CliIo): void {

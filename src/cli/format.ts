@@ -55,6 +55,7 @@ function selfJson(p: MemberProbe | undefined): Record<string, unknown> | null {
     valuesServed: m.valuesServed.toString(),
     valuesSkipped: m.valuesSkipped.toString(),
     commit: m.commit,
+    clusterId: m.clusterId,
   };
 }
 
@@ -89,6 +90,7 @@ export function statusJson(
         : {}),
     })),
     answeredBy: { id: s.nodeId, role: s.role, endpoint: s.endpoint },
+    clusterId: s.clusterId,
     commitIndex: jsonInt(s.commitIndex),
     appliedIndex: jsonInt(s.appliedIndex),
     firstIndex: jsonInt(s.firstIndex),
@@ -127,7 +129,8 @@ export function statusText(s: ClusterStatus, probes?: ReadonlyMap<string, Member
     `answered by ${s.nodeId || '?'} (${s.role || '?'}) at ${s.endpoint}` +
       `   log ${s.firstIndex}..${s.lastIndex}   values served ${s.valuesServed}, skipped ${s.valuesSkipped}` +
       `   sequences ${s.sequences}` +
-      (s.build !== null ? `   wire format ${s.build.clusterWireFormat} (cluster)` : ''),
+      (s.build !== null ? `   wire format ${s.build.clusterWireFormat} (cluster)` : '') +
+      `   cluster id ${s.clusterId ?? '(none yet)'}`,
   );
   if (!fromLeader) {
     lines.push(

@@ -16,6 +16,8 @@ export interface MemberSelf {
   /** Its release and commit; null from a member older than the fields. */
   version: string | null;
   commit: string | null;
+  /** The cluster it belongs to (null: none known yet, or older than the field). */
+  clusterId: string | null;
 }
 
 export type MemberProbe = { ok: true; self: MemberSelf } | { ok: false; error: string };
@@ -31,6 +33,7 @@ function selfOf(s: ClusterStatus): MemberSelf {
     valuesSkipped: s.valuesSkipped,
     version: s.build?.version ?? null,
     commit: s.build?.commit ?? null,
+    clusterId: s.clusterId,
   };
 }
 

@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { hostPortProblem, memberIdProblem } from '../common/validate.js';
 import { Channels, type ServiceName } from './channels.js';
+import type { AnswerOf, RequestOf, UnaryMethod } from '../proto/methods.js';
 import {
   toClusterStatus,
   toMemberList,
@@ -39,8 +40,9 @@ export interface AddMemberRequest {
   advertise?: string;
 }
 
-interface ServiceCall extends CallSpec {
-  service: ServiceName;
+interface ServiceCall<S extends ServiceName, M extends UnaryMethod<S>> extends CallSpec {
+  service: S;
+  method: M;
   /** Any node answers, but the leader's answer is the freshest: find it first. */
   preferLeader?: boolean;
 }
@@ -258,11 +260,11 @@ export class AdminClient {
   }
 
   /** One call through the retry/redirect core, each attempt a unary RPC. */
-  protected async call(
-    spec: ServiceCall,
-    request: unknown,
+  protected async call<S extends ServiceName, M extends UnaryMethod<S>>(
+    spec: ServiceCall<S, M>,
+    request: RequestOf<S, M>,
     options: CallOptions,
-  ): Promise<{ response: unknown; endpoint: string }> {
+  ): Promise<{ response: AnswerOf<S, M>; endpoint: string }> {
     const deadlineMs = callDeadlineMs(options, this.settings.retry.deadlineMs);
     const startedAt = performance.now();
     const signal = options.signal;

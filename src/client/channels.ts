@@ -1,24 +1,28 @@
 // One gRPC channel per node, opened on first use, and the one way the client
 // sends a unary RPC: with a deadline, cancellable by an AbortSignal.
 import * as grpc from '@grpc/grpc-js';
-import { raftseqServices } from './proto.js';
+import type { ClusterClient } from '../proto/generated/raftseq/v1/Cluster.js';
+import type { NextStreamRequest } from '../proto/generated/raftseq/v1/NextStreamRequest.js';
+import type { NextStreamResponse__Output } from '../proto/generated/raftseq/v1/NextStreamResponse.js';
+import type { SequencerClient } from '../proto/generated/raftseq/v1/Sequencer.js';
+import { raftseqApi } from '../proto/load.js';
+import type {
+  AnswerOf,
+  ApiService,
+  RequestOf,
+  UnaryDefinition,
+  UnaryMethod,
+} from '../proto/methods.js';
 
-export type ServiceName = 'Sequencer' | 'Cluster';
+export type ServiceName = ApiService;
 
 /** A NextStream bidi stream, as the client's loader decodes it. */
-export type NextStreamCall = grpc.ClientDuplexStream<object, Record<string, unknown>>;
+export type NextStreamCall = grpc.ClientDuplexStream<NextStreamRequest, NextStreamResponse__Output>;
 
 interface Stubs {
-  Sequencer: grpc.Client;
-  Cluster: grpc.Client;
+  Sequencer: SequencerClient;
+  Cluster: ClusterClient;
 }
-
-type UnaryFn = (
-  request: unknown,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: (err: grpc.ServiceError | null, response?: unknown) => void,
-) => grpc.ClientUnaryCall;
 
 export class Channels {
   private readonly stubs = new Map<string, Stubs>();
@@ -29,29 +33,31 @@ export class Channels {
   ) {}
 
   /** One attempt: a unary RPC to `address` with a gRPC deadline of `timeoutMs`. */
-  unary(
+  unary<S extends ServiceName, M extends UnaryMethod<S>>(
     address: string,
-    service: ServiceName,
-    method: string,
-    request: unknown,
+    service: S,
+    method: M,
+    request: RequestOf<S, M>,
     timeoutMs: number,
     signal: AbortSignal | undefined,
-  ): Promise<unknown> {
+  ): Promise<AnswerOf<S, M>> {
     const stub = this.stubsFor(address)[service];
-    const fn = (stub as unknown as Record<string, UnaryFn | undefined>)[method];
-    if (typeof fn !== 'function') {
-      return Promise.reject(new Error(`raftseq.v1.${service} has no method ${method}`));
-    }
+    // The compiler cannot index the generated definitions with generic keys;
+    // the result is the definition of exactly (S, M), so this is its type.
+    const definition = raftseqApi()[service].service[method] as UnaryDefinition<S, M>;
     return new Promise((resolve, reject) => {
       let onAbort: (() => void) | null = null;
-      const call = fn.call(
-        stub,
+      const call = stub.makeUnaryRequest(
+        definition.path,
+        definition.requestSerialize,
+        definition.responseDeserialize,
         request,
         new grpc.Metadata(),
         { deadline: Date.now() + Math.max(1, Math.floor(timeoutMs)) },
         (err, response) => {
           if (onAbort !== null) signal?.removeEventListener('abort', onAbort);
           if (err) reject(err);
+          else if (response === undefined) reject(new Error(`${method}: an empty answer`));
           else resolve(response);
         },
       );
@@ -64,7 +70,7 @@ export class Channels {
 
   /** A function that opens NextStreams to `address`, over its channel (opened now if need be). */
   nextStreamOpener(address: string): () => NextStreamCall {
-    const stub = this.stubsFor(address).Sequencer as unknown as { NextStream(): NextStreamCall };
+    const stub = this.stubsFor(address).Sequencer;
     return () => stub.NextStream();
   }
 
@@ -80,7 +86,7 @@ export class Channels {
   private stubsFor(address: string): Stubs {
     let s = this.stubs.get(address);
     if (s === undefined) {
-      const services = raftseqServices();
+      const services = raftseqApi();
       s = {
         Sequencer: new services.Sequencer(address, this.credentials, this.channelOptions),
         Cluster: new services.Cluster(address, this.credentials, this.channelOptions),

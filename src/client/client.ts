@@ -66,7 +66,7 @@ export class SequenceClient extends AdminClient {
         { sequence, count },
         { ...options, deadlineMs: Math.max(1, left) },
       );
-      return nextResult(response as { first?: unknown; count?: unknown }, count, endpoint);
+      return nextResult(response, count, endpoint);
     } finally {
       this.nextInFlight--;
     }

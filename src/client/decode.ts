@@ -1,8 +1,15 @@
-// Decoding of raftseq.v1 answers into the client's result types. The client's
-// loader (proto.ts) gives snake_case fields and 64-bit integers as decimal
-// strings; every 64-bit value is kept exact as a bigint, and a field missing
-// from an older server's answer decodes as its zero.
+// Decoding of raftseq.v1 answers into the client's result types. The answers
+// are typed by the generated code (src/proto/generated): snake_case fields,
+// 64-bit integers as decimal strings, every field present (a field an older
+// server leaves out decodes as its zero). Every 64-bit value is kept exact as
+// a bigint.
 import type { NodeVersions } from '../common/build-info.js';
+import type { ListSequencesResponse__Output } from '../proto/generated/raftseq/v1/ListSequencesResponse.js';
+import type { Member__Output } from '../proto/generated/raftseq/v1/Member.js';
+import type { NextResponse__Output } from '../proto/generated/raftseq/v1/NextResponse.js';
+import type { SequenceInfo__Output } from '../proto/generated/raftseq/v1/SequenceInfo.js';
+import type { StatusResponse__Output } from '../proto/generated/raftseq/v1/StatusResponse.js';
+import type { TransferLeadershipResponse__Output } from '../proto/generated/raftseq/v1/TransferLeadershipResponse.js';
 import { GrpcStatus, RaftseqError } from './errors.js';
 
 /** The answer of {@link SequenceClient.next}: the values first .. first+count-1. */
@@ -53,6 +60,8 @@ export interface ClusterStatus {
   members: MemberInfo[];
   /** The answering node's build and formats (null from a server that predates them). */
   build: NodeBuild | null;
+  /** The cluster the answering node belongs to; null while it knows none (or predates the field). */
+  clusterId: string | null;
 }
 
 /** A node's release, commit and format versions, as its Status reports them. */
@@ -79,7 +88,7 @@ export interface TransferLeadershipResult {
 
 /** A Next answer (unary or streamed) as a NextResult; first must be >= 1. */
 export function nextResult(
-  r: { first?: unknown; count?: unknown },
+  r: Pick<NextResponse__Output, 'first' | 'count'>,
   count: number,
   endpoint: string,
 ): NextResult {
@@ -89,76 +98,57 @@ export function nextResult(
       endpoint,
     });
   }
-  const got = toNumber(r.count, 'count');
-  return { first, count: got === 0 ? count : got };
+  return { first, count: r.count === 0 ? count : r.count };
 }
 
-/** A uint64/int64 from the wire (decimal string, Long, number) as bigint, exactly. */
-export function toBigInt(value: unknown, field: string): bigint {
-  if (typeof value === 'bigint') return value;
-  if (typeof value === 'string') {
-    if (/^-?[0-9]+$/.test(value)) return BigInt(value);
-  } else if (typeof value === 'number') {
-    if (Number.isSafeInteger(value)) return BigInt(value);
-  } else if (value === undefined || value === null) {
-    return 0n;
-  } else if (typeof value === 'object' && typeof value.toString === 'function') {
-    // Long (from loaders configured with longs: Long).
-    const s = value.toString();
-    if (/^-?[0-9]+$/.test(s)) return BigInt(s);
-  }
-  throw new RaftseqError(GrpcStatus.INTERNAL, `server sent an invalid ${field}: ${String(value)}`);
+/**
+ * A 64-bit integer as the loader decodes it (a decimal string; "0" when the
+ * field is absent) as a bigint, exactly. Anything else is a broken server.
+ */
+export function toBigInt(value: string, field: string): bigint {
+  if (/^-?[0-9]+$/.test(value)) return BigInt(value);
+  throw new RaftseqError(GrpcStatus.INTERNAL, `server sent an invalid ${field}: ${value}`);
 }
 
-function toNumber(value: unknown, field: string): number {
-  if (typeof value === 'number') return value;
-  const n = toBigInt(value, field);
-  return Number(n);
+function toNumber(value: string, field: string): number {
+  return Number(toBigInt(value, field));
 }
 
-function str(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
-
-function toMembers(list: unknown): MemberInfo[] {
-  if (!Array.isArray(list)) return [];
-  return list.map((m: Record<string, unknown>) => ({
-    id: str(m.id),
-    address: str(m.address),
-    advertise: str(m.advertise),
-    role: str(m.role),
+function toMembers(list: readonly Member__Output[]): MemberInfo[] {
+  return list.map((m) => ({
+    id: m.id,
+    address: m.address,
+    advertise: m.advertise,
+    role: m.role,
     matchIndex: toBigInt(m.match_index, 'match_index'),
     lastContactMs: toNumber(m.last_contact_ms, 'last_contact_ms'),
   }));
 }
 
 /** The member list of an AddMember or RemoveMember answer. */
-export function toMemberList(response: unknown): MemberInfo[] {
-  return toMembers((response as { members?: unknown } | null)?.members);
+export function toMemberList(response: { members: Member__Output[] }): MemberInfo[] {
+  return toMembers(response.members);
 }
 
 /** A ListSequences answer: one page of sequences. */
-export function toSequencePage(response: unknown): SequenceInfo[] {
-  const list = (response as { sequences?: unknown } | null)?.sequences;
-  return Array.isArray(list) ? list.map(toSequenceInfo) : [];
+export function toSequencePage(response: ListSequencesResponse__Output): SequenceInfo[] {
+  return response.sequences.map(toSequenceInfo);
 }
 
 /** A TransferLeadership answer. */
-export function toTransferResult(response: unknown): TransferLeadershipResult {
-  const r = (response ?? {}) as Record<string, unknown>;
-  return { leader: str(r.leader), term: toBigInt(r.term, 'term') };
+export function toTransferResult(
+  response: TransferLeadershipResponse__Output,
+): TransferLeadershipResult {
+  return { leader: response.leader, term: toBigInt(response.term, 'term') };
 }
 
-export function toClusterStatus(response: unknown, endpoint: string): ClusterStatus {
-  const r = (response ?? {}) as Record<string, unknown>;
-  const leader = str(r.leader);
-  const leaderAddress = str(r.leader_address);
+export function toClusterStatus(r: StatusResponse__Output, endpoint: string): ClusterStatus {
   return {
     endpoint,
-    nodeId: str(r.node_id),
-    role: str(r.role),
-    leader: leader === '' ? null : leader,
-    leaderAddress: leaderAddress === '' ? null : leaderAddress,
+    nodeId: r.node_id,
+    role: r.role,
+    leader: r.leader === '' ? null : r.leader,
+    leaderAddress: r.leader_address === '' ? null : r.leader_address,
     term: toBigInt(r.term, 'term'),
     commitIndex: toBigInt(r.commit_index, 'commit_index'),
     appliedIndex: toBigInt(r.applied_index, 'applied_index'),
@@ -170,28 +160,27 @@ export function toClusterStatus(response: unknown, endpoint: string): ClusterSta
     sequences: toBigInt(r.sequences, 'sequences'),
     members: toMembers(r.members),
     build: toNodeBuild(r),
+    clusterId: r.cluster_id === '' ? null : r.cluster_id,
   };
 }
 
 /** The build fields of a Status answer; null when the node is older than them. */
-function toNodeBuild(r: Record<string, unknown>): NodeBuild | null {
-  const version = str(r.version);
-  if (version === '') return null;
+function toNodeBuild(r: StatusResponse__Output): NodeBuild | null {
+  if (r.version === '') return null;
   return {
-    version,
-    commit: str(r.commit),
-    storageFormat: toNumber(r.storage_format, 'storage_format'),
-    recordFormat: toNumber(r.record_format, 'record_format'),
-    wireFormat: toNumber(r.wire_format, 'wire_format'),
-    minWireFormat: toNumber(r.min_wire_format, 'min_wire_format'),
-    clusterWireFormat: toNumber(r.cluster_wire_format, 'cluster_wire_format'),
+    version: r.version,
+    commit: r.commit,
+    storageFormat: r.storage_format,
+    recordFormat: r.record_format,
+    wireFormat: r.wire_format,
+    minWireFormat: r.min_wire_format,
+    clusterWireFormat: r.cluster_wire_format,
   };
 }
 
-export function toSequenceInfo(response: unknown): SequenceInfo {
-  const r = (response ?? {}) as Record<string, unknown>;
+export function toSequenceInfo(r: SequenceInfo__Output): SequenceInfo {
   return {
-    name: str(r.name),
+    name: r.name,
     next: toBigInt(r.next, 'next'),
     reserved: toBigInt(r.reserved, 'reserved'),
     served: toBigInt(r.served, 'served'),

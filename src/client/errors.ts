@@ -6,7 +6,7 @@ export { GrpcStatus };
 
 /** The name of a gRPC status code, e.g. 14 → "UNAVAILABLE". */
 export function statusName(code: number): string {
-  const name = (GrpcStatus as unknown as Record<number, string | undefined>)[code];
+  const name: string | undefined = GrpcStatus[code];
   return typeof name === 'string' ? name : `STATUS_${code}`;
 }
 

@@ -126,7 +126,7 @@ export class SequenceLease {
       for (const w of this.waiters.splice(0)) w.reject(closedError());
       this.onClose(this);
     }
-    if (this.fetching !== null) await this.fetching.catch(() => undefined);
+    if (this.fetching !== null) await this.fetching.catch(() => undefined); // its caller saw it
     return this.skipped;
   }
 

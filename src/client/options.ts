@@ -38,7 +38,7 @@ export type NextTransport = 'auto' | 'stream' | 'unary';
 export interface BackoffOptions {
   /** Upper bound of the first backoff (ms). Default 25. */
   initialMs?: number;
-  /** Upper bound of any backoff (ms). Default 1000. */
+  /** Upper bound of any backoff (ms). Default 100. */
   maxMs?: number;
   /** Growth of the upper bound per round. Default 2. */
   multiplier?: number;

@@ -3,22 +3,17 @@
 // id. grpc-js writes one syscall per message within a stream but coalesces
 // across streams, so calls are spread over several streams (the least busy
 // one, opening another while every open one has `perStream` in flight).
-import type * as grpc from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
+import type { NextStreamResponse__Output } from '../proto/generated/raftseq/v1/NextStreamResponse.js';
+import type { NextStreamCall } from './channels.js';
 
 /**
- * One answer of NextStream as the client's loader decodes it (proto.ts:
- * `defaults: true`, so every field is present: code a number, message and
- * leader strings, first a decimal string). Handed on as decoded: copying it
- * field by field cost a measurable share of the client's time per call.
+ * One answer of NextStream as the loader decodes it (every field present:
+ * code a number, message and leader strings, id and first decimal strings).
+ * Handed on as decoded: copying it field by field cost a measurable share of
+ * the client's time per call.
  */
-export interface StreamAnswer {
-  code: number;
-  message: string;
-  first: unknown;
-  count: unknown;
-  leader: string;
-}
+export type StreamAnswer = NextStreamResponse__Output;
 
 interface Pending {
   resolve: (a: StreamAnswer) => void;
@@ -29,12 +24,12 @@ interface Pending {
 }
 
 interface OneStream {
-  call: grpc.ClientDuplexStream<object, Record<string, unknown>>;
+  call: NextStreamCall;
   pending: Map<string, Pending>;
   dead: boolean;
 }
 
-type StreamFactory = () => grpc.ClientDuplexStream<object, Record<string, unknown>>;
+type StreamFactory = () => NextStreamCall;
 
 /** Grace past a request's timeout before the client gives up on it (the server's own bound fires first). */
 const TIMEOUT_GRACE_MS = 50;
@@ -122,11 +117,10 @@ export class StreamPool {
   private add(): OneStream {
     const call = this.open();
     const s: OneStream = { call, pending: new Map(), dead: false };
-    call.on('data', (r: Record<string, unknown>) => {
-      // The loader's shape (see StreamAnswer): id is a uint64, a decimal string.
-      const p = this.take(s, r.id as string);
+    call.on('data', (r: StreamAnswer) => {
+      const p = this.take(s, r.id);
       if (p === undefined) return; // timed out or aborted: the late answer is dropped
-      p.resolve(r as unknown as StreamAnswer);
+      p.resolve(r);
     });
     call.on('error', (e: Error) => this.kill(s, e));
     call.on('end', () => this.kill(s, new Error('the server ended the stream')));

@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot, packageVersion } from '../client/paths.js';
+import { packageRoot, packageVersion } from '../proto/package-root.js';
 
 export interface BuildInfo {
   /** The release version, e.g. "0.2.0". */

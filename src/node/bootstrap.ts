@@ -38,6 +38,13 @@ const META_INCARNATION = 'incarnation';
  * Absent in directories made before it existed: those count as verified.
  */
 const META_VERIFIED = 'verified';
+/**
+ * '1' in an emptied data directory that `cluster replace` prepared for a
+ * member to rejoin (prepareRejoin): it starts as a joining member even if
+ * its service still passes --initial-cluster, since bootstrapping a second
+ * time would give it a bootstrap log of its own.
+ */
+const META_REJOIN = 'rejoin';
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
@@ -81,7 +88,7 @@ export async function loadOrBootstrap(
   const state = await storage.load();
   if (state !== null) return state;
   await storage.setMeta(META_VERIFIED, utf8.encode('0'));
-  if (options.initialCluster === null) {
+  if (options.initialCluster === null || (await storage.getMeta(META_REJOIN)) !== null) {
     await storage.setMeta(META_NODE_ID, utf8.encode(options.id));
     return emptyState();
   }
@@ -95,4 +102,19 @@ export async function loadOrBootstrap(
   ]);
   await storage.setMeta(META_NODE_ID, utf8.encode(options.id));
   return initial;
+}
+
+/**
+ * Makes an empty data directory the one of member `id` rejoining its
+ * cluster (`cluster replace`): it belongs to `id`, is unverified (its votes
+ * are flagged until the leader confirms its new incarnation), and starts as
+ * a joining member whatever --initial-cluster says.
+ */
+export async function prepareRejoin(storage: RaftStorage, id: string): Promise<void> {
+  if ((await storage.load()) !== null) {
+    throw new StartupError('prepareRejoin needs an empty data directory');
+  }
+  await storage.setMeta(META_NODE_ID, utf8.encode(id));
+  await storage.setMeta(META_VERIFIED, utf8.encode('0'));
+  await storage.setMeta(META_REJOIN, utf8.encode('1'));
 }

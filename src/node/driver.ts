@@ -218,6 +218,16 @@ export class ReadyDriver {
     this.afterInput();
   }
 
+  /** The transport's link to `id` broke: a leader's crash is noticed early. */
+  onPeerUnreachable(id: NodeId): void {
+    if (this.stopped) return;
+    this.guard(() => {
+      this.catchUpTicks();
+      this.raft.reportUnreachable(id);
+    });
+    this.afterInput();
+  }
+
   /** The transport could not deliver a snapshot to `to`. */
   onSnapshotFailure(to: NodeId): void {
     if (this.stopped) return;

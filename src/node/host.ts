@@ -8,6 +8,7 @@
 //   membership.ts  peers and their addresses, learner promotion, member records
 //   leadership.ts  the lease and the graceful hand-over
 //   queries.ts     read-only views for the admin API
+//   identity.ts    the cluster id: adopted, persisted, proposed, given to the transport
 //   this file      wiring, the allocator's lifecycle, proposals, start and stop
 
 import type { ApiNode, MemberView, SequenceView } from '../api/node-api.js';
@@ -22,13 +23,16 @@ import {
 } from '../raft/index.js';
 import { Allocator, NotLeaderError, type AllocatorTotals } from '../state/allocator.js';
 import { encodeCommand, encodeMemberContext, type Command } from '../state/commands.js';
+import { DecodeError } from '../state/binary.js';
 import { SequenceStateMachine, type ApplyResult } from '../state/machine.js';
+import { StorageCorruptError } from '../storage/errors.js';
 import type { RaftStorage } from '../storage/storage.js';
 import type { LinkStats, Transport } from '../transport/transport.js';
 import { loadIncarnation, loadOrBootstrap, loadVerified, markVerified } from './bootstrap.js';
 import { TickClock } from './clock.js';
 import { ProposalLostError, ReadyDriver, type RoleState } from './driver.js';
 import { NO_EVENTS, type NodeEvents } from './events.js';
+import { ClusterIdentity, loadClusterId } from './identity.js';
 import { Leadership } from './leadership.js';
 import type { Logger } from './logger.js';
 import { Membership } from './membership.js';
@@ -79,6 +83,7 @@ export class NodeHost implements ApiNode {
   private readonly membership: Membership;
   private readonly leadership: Leadership;
   private readonly queries: Queries;
+  private readonly identity: ClusterIdentity;
   private readonly storage: RaftStorage;
   private readonly transport: Transport;
   private stopping = false;
@@ -99,6 +104,8 @@ export class NodeHost implements ApiNode {
     readonly incarnation: string,
     /** Whether the cluster has confirmed it (see loadVerified). */
     private verified: boolean,
+    /** The cluster id its data directory holds ('' if none: see identity.ts). */
+    storedClusterId: string,
   ) {
     const classes = { Allocator, ReadyDriver, Leadership, SequenceStateMachine, ...deps.classes };
     this.id = options.id;
@@ -137,6 +144,7 @@ export class NodeHost implements ApiNode {
         ticked: () => {
           this.membership.checkIncarnation();
           this.membership.maybePromoteLearners();
+          this.identity.maybePropose();
         },
         applied: (e, result) => this.applied(e, result),
         snapshotInstalled: (index) => this.snapshotInstalled(index),
@@ -174,11 +182,27 @@ export class NodeHost implements ApiNode {
       proposeCommand: (cmd) => this.proposeCommand(cmd),
       stopping: () => this.stopping,
     });
+    this.identity = new ClusterIdentity(
+      {
+        id: options.id,
+        dataDir: options.dataDir,
+        sm: this.sm,
+        storage: deps.storage,
+        transport: deps.transport,
+        entropy: deps.entropy,
+        status,
+        propose: (cmd) => this.proposeCommand(cmd),
+        fail: (err) => this.fail(err),
+        log: this.log,
+      },
+      storedClusterId,
+    );
     this.queries = new Queries(this.sm, this.allocator, this.membership, status, this.tickMs);
     deps.transport.attach({
       onMessage: (m) => this.driver.onPeerMessage(m),
       onSnapshotFailure: (to) => this.driver.onSnapshotFailure(to),
       onUnknownPeer: (id, address) => this.membership.learnPeer(id, address),
+      onPeerUnreachable: (id) => this.driver.onPeerUnreachable(id),
     });
     this.membership.updatePeers();
   }
@@ -215,7 +239,20 @@ export class NodeHost implements ApiNode {
     const initial = await loadOrBootstrap(deps.storage, options);
     const incarnation = await loadIncarnation(deps.storage, deps.entropy);
     const verified = await loadVerified(deps.storage);
-    const host = new NodeHost(options, deps, initial, incarnation, verified);
+    const clusterId = await loadClusterId(deps.storage);
+    let host: NodeHost;
+    try {
+      host = new NodeHost(options, deps, initial, incarnation, verified, clusterId);
+    } catch (e) {
+      // The stored snapshot passed the record checksum but not the state
+      // machine's own: refuse, naming the directory and the snapshot's index.
+      if (!(e instanceof DecodeError)) throw e;
+      throw new StorageCorruptError(
+        options.dataDir,
+        initial.snapshot.meta.index,
+        `state machine ${e.message}`,
+      );
+    }
     host.membership.checkIncarnation();
     return host;
   }
@@ -286,6 +323,7 @@ export class NodeHost implements ApiNode {
     if (result.kind === 'command' && result.command.type === 'member') {
       if (result.command.id === this.id) this.membership.checkIncarnation();
     }
+    if (result.kind === 'command' && result.command.type === 'cluster') this.identity.sync();
     if (result.kind === 'conf') {
       this.membership.updatePeers();
       this.log.info(
@@ -302,6 +340,7 @@ export class NodeHost implements ApiNode {
   }
 
   private snapshotInstalled(index: number): void {
+    this.identity.sync();
     this.membership.checkIncarnation();
     this.allocator.onApplied(index);
     this.membership.updatePeers();
@@ -365,6 +404,16 @@ export class NodeHost implements ApiNode {
   /** Per-peer link figures from the transport. */
   linkStats(): Record<NodeId, LinkStats> {
     return this.transport.stats();
+  }
+
+  /** Incoming Raft streams refused, by reason (the transport's count). */
+  peerRefusals(): Readonly<Record<string, number>> {
+    return this.transport.refusals();
+  }
+
+  /** The cluster this member belongs to ('' while it has none: see identity.ts). */
+  clusterId(): string {
+    return this.identity.id;
   }
 
   leaseRemainingMs(): number {

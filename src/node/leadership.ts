@@ -147,7 +147,7 @@ export class Leadership {
     const stopping = this.stoppingSignal();
     // Whichever loses the race settles later, unobserved.
     resumed.catch(() => {});
-    stopping.catch(() => {});
+    stopping.catch(() => {}); // (as above)
     try {
       await Promise.race([resumed, stopping]);
     } catch (err) {

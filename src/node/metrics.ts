@@ -28,6 +28,8 @@ export interface MetricsSource {
   readonly tickTimes: TickClock;
   totals(): AllocatorTotals;
   linkStats(): Record<string, LinkStats>;
+  /** Incoming Raft streams refused, by reason (e.g. `cluster-id`). */
+  peerRefusals(): Readonly<Record<string, number>>;
   status(): {
     role: Role;
     term: number;
@@ -345,6 +347,18 @@ export class NodeMetrics implements NodeEvents {
       collect() {
         this.reset();
         for (const [peer, s] of Object.entries(src.linkStats())) this.set({ peer }, s.queued);
+      },
+    });
+    new Counter({
+      name: 'raftseq_peer_refused_total',
+      help: 'Incoming Raft streams and snapshots refused, by reason (cluster-id: the sender belongs to another cluster)',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(src.peerRefusals())) {
+          setCounter(this, n, { reason });
+        }
       },
     });
     new Counter({

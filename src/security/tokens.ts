@@ -149,7 +149,7 @@ export class AdminTokenFile implements TokenChecker {
     if (this.polling) return; // a slow stat: no pile-up
     this.polling = true;
     try {
-      const st = await stat(this.path).catch(() => null);
+      const st = await stat(this.path).catch(() => null); // missing: handled as no file below
       if (!sameVersion(st && { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs }, this.version)) {
         this.reload();
       }

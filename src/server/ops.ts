@@ -33,6 +33,7 @@ export class NodeOps {
         appliedIndex: () => node.appliedIndex(),
         leaseRemainingMs: () => node.leaseRemainingMs(),
         versions: () => node.versions(),
+        clusterId: () => node.clusterId(),
         sequenceStats: () => node.allocator.stats().sequences,
         totals: () => node.totals(),
         leaderAddress: () => node.leaderAddress(),

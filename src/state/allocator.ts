@@ -682,7 +682,7 @@ export class Allocator {
       resolve = res;
       reject = rej;
     });
-    promise.catch(() => {});
+    promise.catch(() => {}); // callers observe it; unobserved it must not crash the process
     const batch: Batch = { leader: l, items: new Map(), promise, resolve, reject };
     this.batch = batch;
     queueMicrotask(() => this.flushBatch());

@@ -11,6 +11,8 @@
 //   handover (tag 2): u32 n, n x { name, u64 next }
 //   resume   (tag 3): (empty)
 //   advance  (tag 4): name, u64 to
+//   member   (tag 5): name id, name incarnation, name advertise
+//   cluster  (tag 6): name id
 //
 // name = u16 byte length + UTF-8; every integer is big-endian. Values travel as
 // u64 but the encoder refuses anything the state machine would refuse (values
@@ -82,8 +84,24 @@ export interface MemberCommand {
   advertise: string;
 }
 
+/**
+ * The cluster's identity (src/node/identity.ts): a random id the leader
+ * proposes once, for a cluster whose state holds none (a new cluster, or one
+ * upgraded from a release without ids). The first one applied wins; a later
+ * one is ignored, so every member ends up with the same id.
+ */
+export interface ClusterCommand {
+  type: 'cluster';
+  id: string;
+}
+
 export type Command =
-  ReserveCommand | HandoverCommand | ResumeCommand | AdvanceCommand | MemberCommand;
+  | ReserveCommand
+  | HandoverCommand
+  | ResumeCommand
+  | AdvanceCommand
+  | MemberCommand
+  | ClusterCommand;
 export type CommandType = Command['type'];
 
 const TAG: Record<CommandType, number> = {
@@ -92,7 +110,11 @@ const TAG: Record<CommandType, number> = {
   resume: 3,
   advance: 4,
   member: 5,
+  cluster: 6,
 };
+
+/** What a cluster id may look like: 1 to 64 lowercase hex digits or dashes. */
+export const CLUSTER_ID_PATTERN = /^[0-9a-f-]{1,64}$/;
 
 function checkValue(what: string, v: bigint, min: bigint, max: bigint): void {
   if (typeof v !== 'bigint' || v < min || v > max) {
@@ -124,6 +146,11 @@ export function validateCommand(cmd: Command): void {
       return;
     case 'advance':
       checkValue(`advance ${cmd.sequence} to`, cmd.to, 1n, MAX_VALUE);
+      return;
+    case 'cluster':
+      if (!CLUSTER_ID_PATTERN.test(cmd.id)) {
+        throw new RangeError(`cluster id ${JSON.stringify(cmd.id)} is not 1..64 hex digits`);
+      }
       return;
   }
 }
@@ -160,6 +187,9 @@ export function encodeCommand(cmd: Command): Uint8Array {
       w.name(cmd.id);
       w.name(cmd.incarnation);
       w.name(cmd.advertise);
+      break;
+    case 'cluster':
+      w.name(cmd.id);
       break;
   }
   return w.finish();
@@ -205,6 +235,9 @@ export function decodeCommand(data: Uint8Array): Command {
       break;
     case TAG.member:
       cmd = { type: 'member', id: r.name(), incarnation: r.name(), advertise: r.name() };
+      break;
+    case TAG.cluster:
+      cmd = { type: 'cluster', id: r.name() };
       break;
     default:
       throw new DecodeError(`unknown command tag ${tag} (format version ${version})`);

@@ -46,7 +46,10 @@
 //   this epoch's start = max(start, to) (the leader's allocator follows it at
 //   once), and a pending handover of the sequence is raised to >= to.
 //
-// ## Snapshot format (version 2, big-endian; version 1 lacks member info)
+// ## Snapshot format (version 3, big-endian; version 1 lacks member info,
+// version 2 the cluster id; a machine without a cluster id still writes
+// version 2, so a release before ids reads the snapshots of a cluster that
+// has not adopted one yet)
 //
 //   4  magic "RSQS"          u8  version
 //   u64 lastApplied          u64 lastNoopTerm       u64 epoch
@@ -55,6 +58,7 @@
 //   u8 present, u32 n, n x { name sequence, u64 next }    exactNext
 //   u32 n, n x { name sequence, u64 reserved, u8 flags, [u64 base if flags & 1] }
 //   u32 n, n x { name id, name incarnation, name advertise }   member info (v2)
+//   name clusterId                                              (v3)
 //   u32 crc32 (node:zlib) of every byte before it
 //
 // name = u16 length + UTF-8. Flag bit 0: the start was fixed in the current
@@ -64,7 +68,7 @@ import { crc32 } from 'node:zlib';
 import { DecodeError, Reader, Writer } from './binary.js';
 import { MAX_VALUE, decodeCommand, decodeMemberContext } from './commands.js';
 import type { Command } from './commands.js';
-import { NameTable } from './names.js';
+import { SeqColumns } from './columns.js';
 
 export type ConfChangeType = 'add-learner' | 'promote' | 'remove';
 
@@ -93,54 +97,14 @@ export class StateMachineError extends Error {
   override name = 'StateMachineError';
 }
 
-/** Version 2 added member info (incarnation, advertise); version 1 is still read. */
-export const SNAPSHOT_FORMAT_VERSION = 2;
-const MAGIC = [0x52, 0x53, 0x51, 0x53]; // "RSQS"
-
 /**
- * Per-sequence state, as columns indexed by the name's id in a NameTable: no
- * object, Map entry or heap bigint per sequence (about 50 bytes a sequence
- * in all, where an object per sequence in a Map took about 150; see the
- * 1M-sequence test for measurements).
+ * Version 2 added member info (incarnation, advertise), version 3 the cluster
+ * id; versions 1 and 2 are still read (and 2 still written, see above).
  */
-class SeqColumns {
-  readonly names: NameTable;
-  /** Highest committed reservation (max of every upTo); 0n if none. */
-  reserved: BigUint64Array;
-  /** The start of the sequence in epoch `baseEpoch` (only read when baseEpoch === epoch). */
-  base: BigUint64Array;
-  baseEpoch: Float64Array;
-
-  /** Room for `capacity` rows and `nameBytes` bytes of names before the first growth. */
-  constructor(capacity = 64, nameBytes = 4096) {
-    const n = Math.max(64, capacity);
-    this.names = new NameTable(n, nameBytes);
-    this.reserved = new BigUint64Array(n);
-    this.base = new BigUint64Array(n);
-    this.baseEpoch = new Float64Array(n);
-  }
-
-  get size(): number {
-    return this.names.size;
-  }
-
-  /** Fills the row of a new id (reserved 0, base `base` in `epoch`), growing the columns. */
-  add(id: number, base: bigint, epoch: number): void {
-    if (id === this.reserved.length) {
-      const grow = <T extends BigUint64Array | Float64Array>(a: T, b: T): T => {
-        b.set(a as never);
-        return b;
-      };
-      const n = this.reserved.length * 2;
-      this.reserved = grow(this.reserved, new BigUint64Array(n));
-      this.base = grow(this.base, new BigUint64Array(n));
-      this.baseEpoch = grow(this.baseEpoch, new Float64Array(n));
-    }
-    this.reserved[id] = 0n;
-    this.base[id] = base;
-    this.baseEpoch[id] = epoch;
-  }
-}
+export const SNAPSHOT_FORMAT_VERSION = 3;
+/** The last version without a cluster id. */
+const SNAPSHOT_VERSION_WITHOUT_ID = 2;
+const MAGIC = [0x52, 0x53, 0x51, 0x53]; // "RSQS"
 
 export interface MemberInfo {
   incarnation: string;
@@ -167,6 +131,8 @@ export class SequenceStateMachine {
   private exactNext: Map<string, bigint> | null = null;
   /** Sequences of exactNext touched in this epoch (they are not carried on). */
   private touchedInherited: string[] = [];
+  /** The cluster's id ('' until one was applied; see ClusterCommand). */
+  private _clusterId = '';
 
   /** Whether a command of the current epoch touched the sequence (fixed its start). */
   touchedInEpoch(sequence: string): boolean {
@@ -197,6 +163,11 @@ export class SequenceStateMachine {
   /** What the cluster recorded of a member's data directory and client address. */
   member(id: string): MemberInfo | undefined {
     return this.memberInfo.get(id);
+  }
+
+  /** The cluster's id, or '' while it has none (see ClusterCommand). */
+  get clusterId(): string {
+    return this._clusterId;
   }
 
   /** Index of the last applied entry (or of the snapshot this state came from). */
@@ -411,6 +382,13 @@ export class SequenceStateMachine {
         }
         return { kind: 'command', command: cmd };
       }
+      case 'cluster':
+        // The first id wins: members that already adopted it must never see it change.
+        if (this._clusterId !== '') {
+          return { kind: 'command', command: cmd, ignored: 'the cluster already has an id' };
+        }
+        this._clusterId = cmd.id;
+        return { kind: 'command', command: cmd };
       case 'advance': {
         const to = cmd.to;
         if (to < 1n || to > MAX_VALUE) {
@@ -445,7 +423,8 @@ export class SequenceStateMachine {
     }
     const w = new Writer(size + (this.memberMap.size + this.memberInfo.size) * 256);
     for (const b of MAGIC) w.u8(b);
-    w.u8(SNAPSHOT_FORMAT_VERSION);
+    const version = this._clusterId === '' ? SNAPSHOT_VERSION_WITHOUT_ID : SNAPSHOT_FORMAT_VERSION;
+    w.u8(version);
     w.u64(BigInt(this._lastApplied));
     w.u64(BigInt(this._lastNoopTerm));
     w.u64(BigInt(this._epoch));
@@ -481,16 +460,35 @@ export class SequenceStateMachine {
       w.name(info.incarnation);
       w.name(info.advertise);
     }
+    if (version >= 3) w.name(this._clusterId);
     w.u32(crc32(w.peek()));
     return w.finish();
   }
 
-  /** A fresh machine holding only the initial members, as of Raft index `index`. */
-  static bootstrap(members: ReadonlyMap<string, string>, index = 0): SequenceStateMachine {
+  /**
+   * A fresh machine holding only the initial members, as of Raft index
+   * `index`, with the cluster id `clusterId` ('' : none yet, the first
+   * leader proposes one).
+   */
+  static bootstrap(
+    members: ReadonlyMap<string, string>,
+    index = 0,
+    clusterId = '',
+  ): SequenceStateMachine {
     const sm = new SequenceStateMachine();
     for (const [id, address] of members) sm.memberMap.set(id, address);
     sm._lastApplied = index;
+    sm._clusterId = clusterId;
     return sm;
+  }
+
+  /**
+   * Gives this machine a new cluster id, replacing any it had: only for
+   * tools that write the data directory of a new cluster (restore,
+   * force-new-cluster), never for a running member (the log's first id wins).
+   */
+  replaceClusterId(id: string): void {
+    this._clusterId = id;
   }
 
   static restore(data: Uint8Array): SequenceStateMachine {
@@ -558,6 +556,7 @@ export class SequenceStateMachine {
         memberInfo.set(id, { incarnation: r.name(), advertise: r.name() });
       }
     }
+    const clusterId = version >= 3 ? r.name() : '';
     r.end();
 
     this.seqs = seqs;
@@ -567,6 +566,7 @@ export class SequenceStateMachine {
     this._lastApplied = lastApplied;
     this._lastNoopTerm = lastNoopTerm;
     this._epoch = epoch;
+    this._clusterId = clusterId;
     this.pending = handovers[0]!;
     this.exactNext = handovers[1]!;
     this.touchedInherited = [];
@@ -590,6 +590,10 @@ function safeNumber(v: bigint, what: string): number {
  * nothing else. `index` is the Raft index the bootstrap snapshot stands for
  * (the state machine's lastApplied); the first entry applied must be index + 1.
  */
-export function bootstrapData(members: ReadonlyMap<string, string>, index = 0): Uint8Array {
-  return SequenceStateMachine.bootstrap(members, index).snapshot();
+export function bootstrapData(
+  members: ReadonlyMap<string, string>,
+  index = 0,
+  clusterId = '',
+): Uint8Array {
+  return SequenceStateMachine.bootstrap(members, index, clusterId).snapshot();
 }

@@ -46,6 +46,7 @@ import {
 } from './errors.js';
 import { DIR_FORMAT, RECORD_FORMAT } from './formats.js';
 import { livePidHolder, removePidFile, writePidFile } from './lock.js';
+import { checkTables } from './table-check.js';
 import { assembleInitialState, planPersist, ZERO_HARD_STATE, type LogBounds } from './plan.js';
 import type { PersistBatch, RaftStorage } from './storage.js';
 import {
@@ -116,6 +117,18 @@ export class LevelStorage implements RaftStorage {
 
   static async open(dir: string): Promise<LevelStorage> {
     await mkdir(dir, { recursive: true });
+    // Before the engine reads a table (it does not check their checksums),
+    // unless a live process holds the directory (the open below says so).
+    if (livePidHolder(dir) === null) {
+      const damaged = checkTables(join(dir, LEVEL_SUBDIR));
+      if (damaged !== null) {
+        throw new StorageCorruptError(
+          dir,
+          null,
+          `LevelDB table ${damaged.file} is damaged at byte ${damaged.offset}: ${damaged.reason}`,
+        );
+      }
+    }
     const db: Db = new ClassicLevel(join(dir, LEVEL_SUBDIR), {
       keyEncoding: 'view',
       valueEncoding: 'view',
@@ -124,7 +137,7 @@ export class LevelStorage implements RaftStorage {
       await db.open();
     } catch (e) {
       if (isLocked(e)) throw new DataDirInUseError(dir, livePidHolder(dir));
-      throw e;
+      throw openError(dir, e);
     }
     try {
       writePidFile(dir);
@@ -138,11 +151,19 @@ export class LevelStorage implements RaftStorage {
     } catch (e) {
       removePidFile(dir);
       await db.close();
-      throw e;
+      throw engineError(dir, e);
     }
   }
 
   async load(): Promise<InitialState | null> {
+    try {
+      return await this.loadState();
+    } catch (e) {
+      throw engineError(this.dir, e);
+    }
+  }
+
+  private async loadState(): Promise<InitialState | null> {
     await this.settled();
     const dir = this.dir;
     const snapRaw = await this.db.get(K_SNAP);
@@ -392,4 +413,41 @@ async function readBounds(
     },
     hardState: hard,
   };
+}
+
+/**
+ * An engine error that says the data is damaged (LevelDB "Corruption: ...",
+ * which names no file) as a StorageCorruptError naming the directory; any
+ * other error as it is.
+ */
+function engineError(dir: string, e: unknown): unknown {
+  if (e instanceof StorageCorruptError) return e;
+  const err = e as {
+    code?: unknown;
+    message?: unknown;
+    cause?: { code?: unknown; message?: unknown };
+  } | null;
+  const text = [err?.message, err?.cause?.message].filter((m) => typeof m === 'string').join(': ');
+  const corrupt = err?.code === 'LEVEL_CORRUPTION' || err?.cause?.code === 'LEVEL_CORRUPTION';
+  if (corrupt || /\bCorruption:/.test(text)) {
+    return new StorageCorruptError(dir, null, `LevelDB: ${text}`);
+  }
+  return e;
+}
+
+/**
+ * Why the engine did not open, naming the directory: damaged (see
+ * engineError), or another reason LevelDB gives only in the cause (a
+ * manifest named in CURRENT that is missing, permissions).
+ */
+function openError(dir: string, e: unknown): unknown {
+  const mapped = engineError(dir, e);
+  if (mapped !== e) return mapped;
+  const cause = (e as { cause?: { message?: unknown } } | null)?.cause?.message;
+  if (typeof cause !== 'string') return e;
+  return new StorageCorruptError(
+    dir,
+    null,
+    `LevelDB cannot open ${join(dir, LEVEL_SUBDIR)}: ${cause}`,
+  );
 }

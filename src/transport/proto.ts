@@ -1,41 +1,19 @@
-// Loading the .proto files of raftseq (proto/raftseq/v1/*.proto) with
-// @grpc/proto-loader, from src/ under tsx and from dist/src/ once compiled.
+// The peer protocol (raft.proto) encoded with protobufjs for the transport,
+// and every raftseq.v1 service as grpc-js definitions (the tests use these
+// to check that protobufjs and proto-loader agree on the wire).
 
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { makeGenericClientConstructor } from '@grpc/grpc-js';
 import type * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
+import { loadProtos } from '../proto/load.js';
+import { protoDir } from '../proto/package-root.js';
 
-/** The package root: the nearest ancestor holding both package.json and proto/. */
-export function findPackageRoot(from: string = fileURLToPath(import.meta.url)): string {
-  let dir = dirname(from);
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && isDir(join(dir, 'proto'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`raftseq: no package root with proto/ above ${from}`);
-    dir = parent;
-  }
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/** The include root of the protos (imports are relative to it: "raftseq/v1/x.proto"). */
-export function protoRoot(): string {
-  return join(findPackageRoot(), 'proto');
-}
-
-/** Every .proto of raftseq.v1, relative to protoRoot(), sorted. */
+/** Every .proto of raftseq.v1, relative to protoDir(), sorted. */
 export function protoFiles(): string[] {
-  return readdirSync(join(protoRoot(), 'raftseq', 'v1'))
+  return readdirSync(join(protoDir(), 'raftseq', 'v1'))
     .filter((f) => f.endsWith('.proto'))
     .sort()
     .map((f) => `raftseq/v1/${f}`);
@@ -72,14 +50,10 @@ export function loadPackageDefinition(
   options?: Partial<protoLoader.Options>,
 ): protoLoader.PackageDefinition {
   if (!options) {
-    cachedDefault ??= load(protoFiles(), DEFAULT_LOADER_OPTIONS);
+    cachedDefault ??= loadProtos(protoFiles(), DEFAULT_LOADER_OPTIONS);
     return cachedDefault;
   }
-  return load(protoFiles(), { ...DEFAULT_LOADER_OPTIONS, ...options });
-}
-
-function load(files: string[], options: protoLoader.Options): protoLoader.PackageDefinition {
-  return protoLoader.loadSync(files, { ...options, includeDirs: [protoRoot()] });
+  return loadProtos(protoFiles(), { ...DEFAULT_LOADER_OPTIONS, ...options });
 }
 
 /** The service definitions of raftseq.v1, typed for grpc-js (clients and servers). */
@@ -139,7 +113,7 @@ let cachedRaftRoot: protobuf.Root | null = null;
 export function loadRaftRoot(): protobuf.Root {
   if (cachedRaftRoot) return cachedRaftRoot;
   const root = new protobuf.Root();
-  const base = protoRoot();
+  const base = protoDir();
   root.resolvePath = (_origin, target) => join(base, target);
   root.loadSync('raftseq/v1/raft.proto', { keepCase: false });
   root.resolveAll();

@@ -17,6 +17,13 @@ export interface TransportHandler {
    * the leader's snapshot arrives; this is how it can answer the leader.
    */
   onUnknownPeer(id: NodeId, address: string): void;
+  /**
+   * The link to `id` broke or was refused: its process is gone or not
+   * listening (a silent network gives no such sign; Raft's timeouts cover
+   * that). Lets a follower of a crashed leader campaign without waiting out
+   * a randomized election timeout. Called asynchronously.
+   */
+  onPeerUnreachable(id: NodeId): void;
 }
 
 /** Per-peer link figures (for metrics and status). */
@@ -32,6 +39,12 @@ export interface LinkStats {
    * undefined until it was reached, or from a transport that does not negotiate.
    */
   format?: number;
+  /**
+   * The peer announced its cluster id when the link opened (a release that
+   * checks cluster ids, src/transport/cluster-id.ts); undefined until it was
+   * reached, or from a release before them.
+   */
+  announcesClusterId?: boolean;
 }
 
 export interface Transport {
@@ -44,6 +57,13 @@ export interface Transport {
   /** The address announced to peers that do not know this node yet. */
   setSelfAddress(address: string): void;
   stats(): Record<NodeId, LinkStats>;
+  /**
+   * This node's cluster id ('' while it has none), announced on every link
+   * opened from now on; traffic from a node of another cluster is refused.
+   */
+  setClusterId(id: string): void;
+  /** Incoming streams and snapshots refused so far, by reason (e.g. `cluster-id`). */
+  refusals(): Readonly<Record<string, number>>;
   /** Closes every link. */
   close(): Promise<void>;
 }

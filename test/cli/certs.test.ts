@@ -32,7 +32,7 @@ describe('raftseq certs', () => {
     for (const [id, hosts] of [
       ['n1', '127.0.0.1,node1.example'],
       ['n2', '127.0.0.2,node2.example'],
-    ]) {
+    ] as const) {
       const r = await runCli(['certs', 'member', '--dir', dir, '--id', id, '--host', hosts]);
       expect(r).toMatchObject({ code: 0, stderr: '' });
       expect(r.stdout).toContain(

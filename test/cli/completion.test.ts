@@ -162,12 +162,13 @@ describe('raftseq completion zsh and fish', () => {
       return r.stdout
         .split('\n')
         .filter((l) => l !== '')
-        .map((l) => l.split('\t')[0]);
+        .map((l) => l.split('\t')[0] ?? '');
     };
     expect(complete('raftseq cluster ')).toEqual([
       'help',
       'join',
       'leave',
+      'replace',
       'status',
       'transfer-leader',
     ]);

@@ -7,7 +7,7 @@ import type { RunningNode } from '../../src/server/index.js';
 import { DEFAULTS } from '../../src/node/options.js';
 import { lines, runCli } from '../support/cli-run.js';
 import { buildInfo } from '../../src/common/build-info.js';
-import { packageVersion } from '../../src/client/paths.js';
+import { packageVersion } from '../../src/proto/package-root.js';
 import {
   failWith,
   redirectTo,
@@ -57,6 +57,7 @@ describe('help', () => {
     [['cluster', 'join']],
     [['cluster', 'leave']],
     [['cluster', 'transfer-leader']],
+    [['cluster', 'replace']],
     [['sequence']],
     [['sequence', 'list']],
     [['sequence', 'show']],
@@ -233,6 +234,7 @@ describe('cluster', () => {
         commit: '1a2b3c4d5e6f',
         wire_format: 2,
         cluster_wire_format: 1,
+        cluster_id: '5eed5eed5eed5eed',
       },
     });
     leader.on('Status', leaderStatus);
@@ -266,6 +268,11 @@ describe('cluster', () => {
       expect.objectContaining({ id: 'n3', address: '127.0.0.1:1', role: 'learner' }),
     ]);
     expect(s.leaseRemainingMs).toBe(870);
+    // The cluster id, as the leader answers it; n2 predates the field, n3 did not answer.
+    expect(s.clusterId).toBe('5eed5eed5eed5eed');
+    expect(
+      (s.members as { self: { clusterId: unknown } | null }[]).map((m) => m.self?.clusterId),
+    ).toEqual(['5eed5eed5eed5eed', null, undefined]);
     // Each member's own version: n2 is of a release older than the field, n3 did not answer.
     expect((s.members as { version: unknown }[]).map((m) => m.version)).toEqual([
       '0.2.0',
@@ -290,6 +297,7 @@ describe('cluster', () => {
     expect(out[0]).toMatch(
       /^leader n1 \(127\.0\.0\.1:\d+\)\s+term 3\s+commit 120\s+applied 120\s+lease 870 ms left$/,
     );
+    expect(out[1]).toMatch(/\s+cluster id 5eed5eed5eed5eed$/);
     expect(r.stdout).toMatch(
       /ID\s+ADDRESS\s+ROLE\s+TERM\s+COMMIT\s+APPLIED\s+LAG\s+LAST CONTACT\s+LEASE\s+SERVED\s+SKIPPED\s+VERSION\n/,
     );

@@ -3,7 +3,7 @@
 // redirect of a follower, and a kill -9 of the leader under streamed load.
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { raftseqServices } from '../../src/client/proto.js';
+import { raftseqApi } from '../../src/proto/load.js';
 import { SequenceClient } from '../../src/index.js';
 import { nodeStatus } from '../support/node-rpc.js';
 import { ProcCluster } from '../support/proc-cluster.js';
@@ -23,7 +23,7 @@ afterAll(async () => {
 type Duplex = grpc.ClientDuplexStream<object, Record<string, unknown>>;
 
 function rawStream(address: string): { stub: grpc.Client; call: Duplex } {
-  const stub = new (raftseqServices().Sequencer)(address, grpc.credentials.createInsecure());
+  const stub = new (raftseqApi().Sequencer)(address, grpc.credentials.createInsecure());
   const call = (stub as unknown as { NextStream(): Duplex }).NextStream();
   return { stub, call };
 }
@@ -89,6 +89,7 @@ describe('NextStream on a real cluster', () => {
 
     // A follower that knows the leader (the restarted one may not yet).
     await waitUntil(
+      // not answering yet counts as not there yet
       async () => (await nodeStatus(follower.addr).catch(() => null))?.leader === leaderId,
       `${follower.id} to know the leader`,
       10_000,

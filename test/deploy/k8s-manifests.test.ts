@@ -15,7 +15,7 @@ import {
 } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import { Service, type IService } from 'kubernetes-models/v1/Service';
-import { packageRoot } from '../../src/api/proto.js';
+import { packageRoot } from '../../src/proto/package-root.js';
 import { STOP_GRACE_MS } from '../../src/cli/serve.js';
 import { containerArgs, containerEnv } from './k8s-env.js';
 import { K8S_DIR, renderKustomization, type K8sObject } from './kustomize.js';

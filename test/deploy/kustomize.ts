@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import jsonPatch, { type Operation } from 'fast-json-patch';
 import { parseAllDocuments } from 'yaml';
-import { packageRoot } from '../../src/api/proto.js';
+import { packageRoot } from '../../src/proto/package-root.js';
 
 /** One Kubernetes object as written (apiVersion, kind, metadata, ...). */
 export interface K8sObject {

@@ -28,7 +28,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../src/api/proto.js';
+import { packageRoot } from '../../src/proto/package-root.js';
 
 const ROOT = packageRoot();
 const SUBNET_PREFIX = '10.244.0.';

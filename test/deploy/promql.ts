@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { parse } from 'yaml';
-import { packageRoot } from '../../src/api/proto.js';
+import { packageRoot } from '../../src/proto/package-root.js';
 import { RULES_FILE } from './tools.js';
 
 export const DASHBOARD_FILE = join(packageRoot(), 'deploy', 'grafana', 'raftseq.json');

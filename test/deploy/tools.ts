@@ -4,7 +4,7 @@
 // CI (CI set) they run anyway and fail, since CI installs the package.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { packageRoot } from '../../src/api/proto.js';
+import { packageRoot } from '../../src/proto/package-root.js';
 
 /** Absolute path of an executable on PATH, or null. */
 export function which(name: string): string | null {

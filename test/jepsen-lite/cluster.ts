@@ -359,7 +359,7 @@ export class DockerCluster {
     const answers = await Promise.all(
       this.members
         .filter((n) => n.up && !n.paused)
-        .map((n) => nodeStatus(n.addr, 800, this.credentials).catch(() => null)),
+        .map((n) => nodeStatus(n.addr, 800, this.credentials).catch(() => null)), // no answer
     );
     let best: StatusReply | null = null;
     for (const a of answers) {

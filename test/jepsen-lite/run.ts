@@ -377,7 +377,7 @@ async function runScenario(name: string, o: Options, index: number): Promise<Sce
         const msg = e instanceof Error ? e.message : String(e);
         phase.notes.push(`nemesis error: ${msg}`);
         log(`nemesis error: ${msg}`);
-        await cluster.healAll().catch(() => undefined);
+        await cluster.healAll().catch(() => undefined); // the nemesis error is what is reported
       }
       timeline.begin('healthy', 'healthy', false);
       await sleep(def.healthyMs);
@@ -436,7 +436,7 @@ async function runScenario(name: string, o: Options, index: number): Promise<Sce
   } catch (e) {
     const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
     log(`ERROR: ${msg}`);
-    await cluster.saveLogs(dir).catch(() => undefined);
+    await cluster.saveLogs(dir).catch(() => undefined); // best effort beside the real error
     outcome = {
       scenario: label,
       nodes,

@@ -83,7 +83,7 @@ describe('membership changes under load', () => {
     while (Date.now() < deadline) {
       admin.close();
       admin = new SequenceClient({ endpoints: live(), deadlineMs: 5000 });
-      st = await admin.clusterStatus().catch(() => null);
+      st = await admin.clusterStatus().catch(() => null); // no answer: try again
       if (
         st !== null &&
         st.leader !== null &&
@@ -156,6 +156,7 @@ describe('membership changes under load', () => {
         const n1 = cluster.node('n1');
         // n1 is up (it answers) and has had five election timeouts to campaign.
         await waitUntil(
+          // not answering yet: keep waiting
           async () => (await admin.memberStatus(n1.addr, 1000).catch(() => null)) !== null,
           'the removed n1 answers',
           20_000,

@@ -228,6 +228,8 @@ describe('the Ready driver after an event-loop stall (defect 2)', () => {
       setPeers: () => {},
       setSelfAddress: () => {},
       stats: () => ({}),
+      setClusterId: () => {},
+      refusals: () => ({}),
       close: async () => {},
     };
     const init = bootstrapState(IDS, bootstrapData(new Map(IDS.map((id) => [id, id])), 1));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { SequenceClient } from '../../src/client/index.js';
-import { raftseqServices } from '../../src/client/proto.js';
+import { raftseqApi } from '../../src/proto/load.js';
 import { startNode, type RunningNode } from '../../src/server/index.js';
 import { DEFAULTS, type NodeOptions } from '../../src/node/options.js';
 import { reservePorts } from '../support/ports.js';
@@ -185,13 +185,13 @@ describe('metrics on --metrics-listen', () => {
     expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404);
 
     // Requests refused before the allocator are counted too.
-    const raw = new (raftseqServices().Sequencer)(
+    const raw = new (raftseqApi().Sequencer)(
       follower!.host.options.listen,
       grpc.credentials.createInsecure(),
     );
     const call = (sequence: string): Promise<grpc.ServiceError | null> =>
       new Promise((resolve) =>
-        raw.Next({ sequence, count: 1 }, (err: grpc.ServiceError | null) => resolve(err)),
+        raw['Next']!({ sequence, count: 1 }, (err: grpc.ServiceError | null) => resolve(err)),
       );
     expect((await call('orders'))?.code).toBe(grpc.status.UNAVAILABLE);
     expect((await call('bad name!'))?.code).toBe(grpc.status.INVALID_ARGUMENT);

@@ -79,6 +79,7 @@ describe('a TLS cluster', () => {
       answeredBy: { id: string };
       servedBy: string;
       note: string | null;
+      clusterId: string | null;
       members: { id: string; version: string | null; error: string | null }[];
     };
     // The follower asks the leader with a short deadline and says so when it
@@ -86,12 +87,14 @@ describe('a TLS cluster', () => {
     // view comes back. Were TLS between them broken, it never would.
     const view = await waitFor(async () => {
       const v = (await (await fetch(`${http}/status.json`)).json()) as View;
-      return v.answeredBy.id === leader && v.note === null ? v : undefined;
+      return v.answeredBy.id === leader && v.note === null && v.clusterId !== null ? v : undefined;
     }, "the leader's view, through the follower");
     expect(view).toMatchObject({ answeredBy: { id: leader }, servedBy: follower.id, note: null });
     // The leader asked every member for its own status over TLS, as a member.
     expect(view.members.map((m) => [m.id, m.error])).toEqual(IDS.map((id) => [id, null]));
     for (const m of view.members) expect(m.version).not.toBeNull();
+    // The cluster got its id over TLS links too, and the page shows it.
+    expect(view.clusterId).toMatch(/^[0-9a-f]{16}$/);
   });
 
   it('serves Next over TLS to a client that trusts the CA', async () => {

@@ -322,7 +322,10 @@ describe('silenceIpServernameWarning', () => {
         process.execPath,
         ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'dial-ip.ts'), mode],
         { timeout: 30_000 },
-        (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr })),
+        (err, stdout, stderr) =>
+          err
+            ? reject(err instanceof Error ? err : new Error(String(err)))
+            : resolve({ stdout, stderr }),
       );
     });
 

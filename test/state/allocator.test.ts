@@ -71,7 +71,7 @@ class Node {
   async until<T>(p: Promise<T>): Promise<T> {
     let settled = false;
     const q = p.finally(() => (settled = true));
-    q.catch(() => {});
+    q.catch(() => {}); // only `settled` is observed here
     for (let i = 0; i < 20 && !settled; i++) await this.commitAll();
     return q;
   }
@@ -154,7 +154,7 @@ describe('Allocator', () => {
       const p = n.alloc.next('a', 1).then((r) => ((done = true), r));
       await tick();
       if (!done) waited++;
-      await p.catch(() => {});
+      await p.catch(() => {}); // waiting for it to settle, either way
       if (!done) throw new Error('a request waited: refill came too late');
       await n.commitAll(); // consensus keeps up with the refills
     }

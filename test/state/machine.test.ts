@@ -293,14 +293,14 @@ describe('SequenceStateMachine snapshots', () => {
   it('refuses corrupt, foreign and newer snapshots', () => {
     const snap = busy().sm.snapshot();
     const flipped = snap.slice();
-    flipped[20] ^= 1;
+    flipped[20]! ^= 1;
     expect(() => SequenceStateMachine.restore(flipped)).toThrow(/checksum/);
     const foreign = snap.slice();
     foreign[0] = 0x58;
     expect(() => SequenceStateMachine.restore(foreign)).toThrow(/magic/);
     const newer = snap.slice();
-    newer[4] = 3;
-    expect(() => SequenceStateMachine.restore(newer)).toThrow(/version 3/);
+    newer[4] = 4;
+    expect(() => SequenceStateMachine.restore(newer)).toThrow(/version 4/);
     expect(() => SequenceStateMachine.restore(snap.subarray(0, 6))).toThrow(DecodeError);
   });
 

@@ -175,7 +175,7 @@ export class Cluster {
     const old = this.leader;
     if (mode === 'graceful' && old !== null && !old.stale) {
       const { items } = old.alloc.seal()!;
-      this.propose(old, { type: 'handover', items }).catch(() => {});
+      this.propose(old, { type: 'handover', items }).catch(() => {}); // a lost proposal is a crash's
       this.commit();
       this.apply(old);
     } else {
@@ -205,10 +205,10 @@ export class Cluster {
     const l = this.leader;
     if (l === null || l.stale) return;
     const { items, generation } = l.alloc.seal()!;
-    this.propose(l, { type: 'handover', items }).catch(() => {});
+    this.propose(l, { type: 'handover', items }).catch(() => {}); // lost like a crash's
     this.commit();
     this.apply(l);
-    this.propose(l, { type: 'resume' }).catch(() => {});
+    this.propose(l, { type: 'resume' }).catch(() => {}); // lost like a crash's
     this.commit();
     this.apply(l);
     l.alloc.unseal(generation);
@@ -217,7 +217,7 @@ export class Cluster {
   advance(sequence: string, to: bigint): void {
     const l = this.leader;
     if (l === null || l.stale) return;
-    this.propose(l, { type: 'advance', sequence, to }).catch(() => {});
+    this.propose(l, { type: 'advance', sequence, to }).catch(() => {}); // lost like a crash's
   }
 
   /** kill -9 and restart from the node's last snapshot. */

@@ -2,7 +2,7 @@
 // raftseq.v1.Sequencer and raftseq.v1.Cluster from the real protos, whose
 // answers each test scripts (serve, redirect, fail, hang).
 import * as grpc from '@grpc/grpc-js';
-import { raftseqServices } from '../../src/client/proto.js';
+import { raftseqApi } from '../../src/proto/load.js';
 
 export type Method =
   | 'Next'
@@ -75,7 +75,7 @@ export async function startFakeNode(
   const calls: RecordedCall[] = [];
   const hanging = new Set<() => void>();
   const server = new grpc.Server();
-  const services = raftseqServices();
+  const services = raftseqApi();
 
   const implement = (methods: Method[]): grpc.UntypedServiceImplementation => {
     const impl: grpc.UntypedServiceImplementation = {};

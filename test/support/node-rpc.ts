@@ -5,8 +5,8 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
-import { raftseqServices } from '../../src/client/proto.js';
-import type { FaultRule } from '../../src/transport/grpc-transport.js';
+import { raftseqApi } from '../../src/proto/load.js';
+import type { FaultRule } from '../../src/transport/grpc-options.js';
 import { clientConstructor } from '../../src/transport/proto.js';
 
 /** The fields of a StatusResponse the tests read (snake_case, 64-bit as strings). */
@@ -16,13 +16,15 @@ export interface StatusReply {
   leader: string;
   term: string;
   commit_index: string;
+  /** '' while the node knows none (or from a release before cluster ids). */
+  cluster_id?: string;
 }
 
 type Callback<T> = (err: grpc.ServiceError | null, reply: T) => void;
 type Unary<T> = (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<T>) => void;
 
 function unary<T>(
-  Ctor: grpc.ServiceClientConstructor,
+  Ctor: new (addr: string, credentials: grpc.ChannelCredentials) => grpc.Client,
   method: string,
   addr: string,
   req: object,
@@ -47,7 +49,7 @@ export function nodeStatus(
   timeoutMs = 500,
   credentials?: grpc.ChannelCredentials,
 ): Promise<StatusReply> {
-  return unary<StatusReply>(raftseqServices().Cluster, 'Status', addr, {}, timeoutMs, credentials);
+  return unary<StatusReply>(raftseqApi().Cluster, 'Status', addr, {}, timeoutMs, credentials);
 }
 
 /** Sets (or, with `{}`, clears) the fault rule of the node at `addr` towards `peer`. */
@@ -71,7 +73,8 @@ export async function setFault(
 /** grpc.health.v1.Health/Check of `service` on the node at `addr`: SERVING, NOT_SERVING, ... */
 export async function healthStatus(addr: string, service = '', timeoutMs = 1000): Promise<string> {
   const client = new grpc.Client(addr, grpc.credentials.createInsecure());
-  const method = healthService.Check;
+  const method = healthService['Check'];
+  if (method === undefined) throw new Error('grpc-health-check has no Check method');
   try {
     const reply = await new Promise<{ status: string }>((resolve, reject) => {
       client.makeUnaryRequest(

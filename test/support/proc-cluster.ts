@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as grpc from '@grpc/grpc-js';
-import type { FaultRule } from '../../src/transport/grpc-transport.js';
+import type { FaultRule } from '../../src/transport/grpc-options.js';
 import { nodeStatus, setFault } from './node-rpc.js';
 import { ROOT, raftseqNodeArgs, type RaftseqBuild } from './paths.js';
 import { reservePorts, type PortReservation } from './ports.js';
@@ -189,6 +189,7 @@ export class ProcCluster {
     for (;;) {
       const asked = this.nodes.filter((n) => n.proc && !n.proc.paused && !this.removed.has(n.id));
       const answers = await Promise.all(
+        // a member that does not answer has no view
         asked.map((n) => nodeStatus(n.addr, 500, this.opts.credentials).catch(() => null)),
       );
       const leaders = answers.flatMap((a) => (a?.role === 'leader' ? [a.node_id] : []));

@@ -12,13 +12,13 @@ import {
 } from '../../src/transport/codec.js';
 import {
   FORMAT_VERSION,
-  findPackageRoot,
   loadPackageDefinition,
   raftServices,
   serviceDefinitions,
   type RaftBatchPb,
   type SnapshotChunkPb,
 } from '../../src/transport/proto.js';
+import { findPackageRoot } from '../../src/proto/package-root.js';
 
 const raft = raftServices().Raft;
 const send = raft.Send!;
@@ -257,7 +257,7 @@ describe('proto loader', () => {
   it('finds the package root from src/ and from dist/src/', () => {
     const root = findPackageRoot();
     expect(root).toBe(fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, ''));
-    expect(findPackageRoot(join(root, 'dist', 'src', 'transport', 'proto.js'))).toBe(root);
+    expect(findPackageRoot(join(root, 'dist', 'src', 'proto', 'package-root.js'))).toBe(root);
   });
 
   it('the fast Raft codec and proto-loader clients speak the same wire format', () => {

@@ -5,11 +5,11 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Entry, Message } from '../../src/raft/types.js';
 import {
-  GrpcTransport,
   RAFT_SERVER_OPTIONS,
   type GrpcTransportOptions,
   type LogLevel,
-} from '../../src/transport/grpc-transport.js';
+} from '../../src/transport/grpc-options.js';
+import { GrpcTransport } from '../../src/transport/grpc-transport.js';
 
 export interface LogLine {
   level: LogLevel;
@@ -36,7 +36,7 @@ const closers: Closer[] = [];
 /** Closes everything created since the last call (for afterEach). */
 export async function closeAll(): Promise<void> {
   const list = closers.splice(0).reverse();
-  for (const c of list) await c().catch(() => undefined);
+  for (const c of list) await c().catch(() => undefined); // cleanup: close what still closes
 }
 
 export function bind(server: grpc.Server, port = 0): Promise<number> {

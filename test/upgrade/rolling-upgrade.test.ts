@@ -120,6 +120,7 @@ describe('rolling upgrade from the previous release, under load', () => {
       await cluster.restart(id);
       // Ready by this build's own health: a member that knows a leader and has caught up.
       await waitUntil(
+        // not answering yet: not serving yet
         async () => (await healthStatus(node.addr, '').catch(() => '')) === 'SERVING',
         `${id} ready again`,
         30_000,
@@ -129,6 +130,8 @@ describe('rolling upgrade from the previous release, under load', () => {
       expect(s['version']).not.toBe('');
       // While a voter of the previous release remains, the cluster runs at its wire format.
       expect(s['cluster_wire_format']).toBe(step < 2 ? 1 : WIRE_FORMAT);
+      // No cluster id while a member of the previous release could not apply one.
+      if (step < 2) expect(s['cluster_id']).toBe('');
       await sleep(LOAD_BETWEEN_MS);
     }
     stopLoad = true;
@@ -143,6 +146,18 @@ describe('rolling upgrade from the previous release, under load', () => {
     expect(r.duplicatePairs, 'values handed out twice').toBe(0);
     expect(r.orderViolationCount).toBe(0);
     expect(r.skippedValues, 'values skipped').toBe(0n);
+    // The upgraded data directories got a cluster id, the same on every member.
+    const ids = new Set<unknown>();
+    await waitUntil(
+      async () => {
+        ids.clear();
+        for (const n of cluster.nodes) ids.add((await nodeStatus(n.addr))['cluster_id']);
+        return ids.size === 1 && !ids.has('');
+      },
+      'one cluster id on every member',
+      30_000,
+      50,
+    );
     for (const n of cluster.nodes) {
       const s = (await nodeStatus(n.addr)) as unknown as Record<string, unknown>;
       expect(s['cluster_wire_format'], `${n.id}: every voter speaks this build's format`).toBe(

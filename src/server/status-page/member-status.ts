@@ -5,20 +5,16 @@
 // answer within the deadline shows as unreachable.
 
 import * as grpc from '@grpc/grpc-js';
-import { apiServices, loadApiDefinition } from '../../api/proto.js';
+import type { ClusterClient } from '../../proto/generated/raftseq/v1/Cluster.js';
+import type { StatusResponse__Output } from '../../proto/generated/raftseq/v1/StatusResponse.js';
+import { raftseqApi } from '../../proto/load.js';
 
-/** What a member says about itself (wire names, as proto-loader decodes them). */
-export type OwnStatus = Record<string, unknown>;
-
-type StatusCall = (
-  req: object,
-  opts: grpc.CallOptions,
-  cb: (err: grpc.ServiceError | null, res?: OwnStatus) => void,
-) => void;
+/** What a member says about itself (wire names, as the loader decodes them). */
+export type OwnStatus = StatusResponse__Output;
 
 export class MemberStatusClient {
-  private readonly Cluster = apiServices(loadApiDefinition()).Cluster;
-  private readonly clients = new Map<string, grpc.Client>();
+  private readonly Cluster = raftseqApi().Cluster;
+  private readonly clients = new Map<string, ClusterClient>();
 
   constructor(
     private readonly credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
@@ -34,11 +30,12 @@ export class MemberStatusClient {
       client = new this.Cluster(address, this.credentials);
       this.clients.set(address, client);
     }
-    const status = (client as unknown as { Status: StatusCall }).Status.bind(client);
+    const c = client;
     return new Promise((resolve) => {
-      status({}, { deadline: Date.now() + deadlineMs }, (err, res) => {
+      c.Status({}, { deadline: Date.now() + deadlineMs }, (err, res) => {
         if (err) resolve({ ok: false, error: err.details || err.message });
-        else resolve({ ok: true, status: res ?? {} });
+        else if (res === undefined) resolve({ ok: false, error: 'an empty answer' });
+        else resolve({ ok: true, status: res });
       });
     });
   }

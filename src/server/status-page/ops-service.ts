@@ -2,27 +2,14 @@
 // asked for by the page on a follower so that every node shows the leader's
 // view. Served on the node's one gRPC port.
 
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { packageRoot } from '../../api/proto.js';
+import type { OpsClient } from '../../proto/generated/raftseq/v1/Ops.js';
+import { raftseqApi } from '../../proto/load.js';
 import type { Overview } from './view.js';
-
-function opsService(): grpc.ServiceClientConstructor {
-  const def = protoLoader.loadSync('raftseq/v1/ops.proto', {
-    includeDirs: [join(packageRoot(), 'proto')],
-    keepCase: true,
-    defaults: true,
-  });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    raftseq: { v1: { Ops: grpc.ServiceClientConstructor } };
-  };
-  return pkg.raftseq.v1.Ops;
-}
 
 /** Adds the Ops service, answering with `view()`, to `server`. */
 export function addOpsService(server: grpc.Server, view: () => Promise<Overview>): void {
-  server.addService(opsService().service, {
+  server.addService(raftseqApi().Ops.service, {
     Overview: (
       _call: grpc.ServerUnaryCall<object, { json: string }>,
       callback: grpc.sendUnaryData<{ json: string }>,
@@ -36,16 +23,10 @@ export function addOpsService(server: grpc.Server, view: () => Promise<Overview>
   });
 }
 
-type OverviewCall = (
-  req: object,
-  opts: grpc.CallOptions,
-  cb: (err: grpc.ServiceError | null, res?: { json?: string }) => void,
-) => void;
-
 /** Asks other nodes for their view; one channel, re-made when the leader moves. */
 export class OverviewClient {
-  private readonly Ops = opsService();
-  private client: { address: string; c: grpc.Client } | null = null;
+  private readonly Ops = raftseqApi().Ops;
+  private client: { address: string; c: OpsClient } | null = null;
 
   constructor(
     private readonly credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
@@ -57,9 +38,8 @@ export class OverviewClient {
       this.client = { address, c: new this.Ops(address, this.credentials) };
     }
     const c = this.client.c;
-    const call = (c as unknown as { Overview: OverviewCall }).Overview.bind(c);
     return new Promise((resolve, reject) => {
-      call({}, { deadline: Date.now() + deadlineMs }, (err, res) => {
+      c.Overview({}, { deadline: Date.now() + deadlineMs }, (err, res) => {
         if (err) return reject(new Error(`${address}: ${err.details || err.message}`));
         try {
           resolve(JSON.parse(res?.json ?? '') as Overview);

@@ -48,6 +48,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   <span class="kv">commit <b id="commit">…</b></span>
   <span class="kv">view of <b id="answered">…</b> via <b id="served">…</b></span>
   <span class="kv">wire format <b id="wire">…</b></span>
+  <span class="kv">cluster <b id="cluster">…</b></span>
   <span class="kv" id="updated"></span>
 </header>
 <main>
@@ -127,6 +128,7 @@ function render(v) {
   $("answered").textContent = v.answeredBy.id + " (" + v.answeredBy.role + ")";
   $("served").textContent = v.servedBy;
   $("wire").textContent = v.clusterWireFormat;
+  $("cluster").textContent = v.clusterId ?? "no id yet";
   $("note").textContent = v.note ?? "";
   $("updated").textContent = "updated " + clock(v.generatedAt);
   $("members").innerHTML = v.members.map((m) => {

@@ -29,6 +29,8 @@ export interface PageSource {
   appliedIndex(): number;
   leaseRemainingMs(): number;
   versions(): NodeVersions;
+  /** The cluster this node belongs to ('' while it knows none). */
+  clusterId(): string;
   /** Every sequence's counters on this node (see Allocator.stats()). */
   sequenceStats(): Map<string, SequenceStats>;
   totals(): AllocatorTotals;
@@ -72,6 +74,8 @@ export interface Overview {
   version: string;
   gitCommit: string;
   clusterWireFormat: number;
+  /** The cluster id, or null while this node knows none. */
+  clusterId: string | null;
   health: HealthVerdict;
   members: MemberRow[];
   history: RateSample[];
@@ -113,6 +117,7 @@ export class OverviewBuilder {
       version: v.version,
       gitCommit: v.commit,
       clusterWireFormat: v.clusterWireFormat,
+      clusterId: this.node.clusterId() || null,
       health: this.health(),
       members: rows,
       history: this.activity.history(),

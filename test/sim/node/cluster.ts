@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { clusterHandlers } from '../../../src/api/cluster.js';
 import { sequencerHandlers } from '../../../src/api/sequencer.js';
 import { DataDirectoryReplacedError, StartupError } from '../../../src/node/bootstrap.js';
+import { ClusterIdMismatchError } from '../../../src/node/identity.js';
 import { NO_EVENTS, type NodeEvents } from '../../../src/node/events.js';
 import { NodeHost, type NodeClasses } from '../../../src/node/host.js';
 import type { NodeOptions } from '../../../src/node/options.js';
@@ -154,21 +155,22 @@ export class SimCluster implements ClientWorld {
   /** Resolves `p` while running events (at most `ms` of simulated time). */
   async settleOn<T>(p: Promise<T>, ms = 60_000): Promise<T> {
     let done = false;
-    let value: T | undefined;
-    let error: unknown = null;
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown } | null = null;
     p.then(
-      (v) => {
+      (value) => {
         done = true;
-        value = v;
+        outcome = { ok: true, value };
       },
-      (e: unknown) => {
+      (error: unknown) => {
         done = true;
-        error = e;
+        outcome = { ok: false, error };
       },
     );
     await this.runUntil(() => done, ms, 'the call');
-    if (error !== null) throw error;
-    return value as T;
+    const settled = outcome as { ok: true; value: T } | { ok: false; error: unknown } | null;
+    if (settled === null) throw new Error('settleOn: the call did not settle');
+    if (!settled.ok) throw settled.error;
+    return settled.value;
   }
 
   private rethrow(): void {
@@ -411,6 +413,7 @@ export class SimCluster implements ClientWorld {
     if (
       err instanceof DataDirectoryReplacedError ||
       err instanceof StartupError ||
+      err instanceof ClusterIdMismatchError ||
       err instanceof StorageCorruptError
     ) {
       slot.state = 'refused';
@@ -643,12 +646,33 @@ export class SimCluster implements ClientWorld {
   private deliver(m: Message, to: string, fromAddress: string): void {
     if (this.net.isCut(m.from, to)) return;
     const proc = this.slots.get(to)?.proc;
-    if (proc === null || proc === undefined || !proc.alive || proc.host === null) return;
+    if (proc === null || proc === undefined || !proc.alive || proc.host === null) {
+      this.refused(m.from, to);
+      return;
+    }
     this.input(proc, () => {
       const h = proc.transport.handler;
       if (h === null || proc.transport.isClosed) return;
       if (!proc.transport.knows(m.from)) h.onUnknownPeer(m.from, fromAddress);
       h.onMessage(m);
+    });
+  }
+
+  /**
+   * A message reached a process that is down or not yet serving: as a reset
+   * or refused connection would, the sender's transport hears of it one
+   * network delay later (a cut link, like a silent network, says nothing).
+   */
+  private refused(from: string, to: string): void {
+    const copies = this.net.route(to, from, this.delays);
+    if (copies === 0) return;
+    this.sched.after(this.delays[0]! * NET_SCALE, () => {
+      const sender = this.slots.get(from)?.proc;
+      if (sender === null || sender === undefined || !sender.alive) return;
+      this.input(sender, () => {
+        const h = sender.transport.handler;
+        if (h !== null && !sender.transport.isClosed) h.onPeerUnreachable(to);
+      });
     });
   }
 

@@ -68,8 +68,19 @@ export class SimTransport implements Transport {
   stats(): Record<NodeId, LinkStats> {
     const out: Record<NodeId, LinkStats> = {};
     for (const id of this.peers.keys())
-      out[id] = { connected: true, dropped: this.dropped, queued: 0 };
+      out[id] = { connected: true, dropped: this.dropped, queued: 0, announcesClusterId: true };
     return out;
+  }
+
+  /** Every simulated node belongs to the world's one cluster: ids are kept, not checked. */
+  clusterId = '';
+
+  setClusterId(id: string): void {
+    this.clusterId = id;
+  }
+
+  refusals(): Readonly<Record<string, number>> {
+    return {};
   }
 
   /** Crash or close: nothing goes out or comes in any more. */

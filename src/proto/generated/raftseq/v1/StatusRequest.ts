@@ -1,0 +1,8 @@
+// Original file: proto/raftseq/v1/cluster.proto
+
+
+export interface StatusRequest {
+}
+
+export interface StatusRequest__Output {
+}
