@@ -9,7 +9,7 @@
 // the minimum, the next ones follow its rate at once). The allocator's
 // totals are kept apart and stay exact.
 
-import type { WasteCause } from './allocator.js';
+import type { WasteCause } from './allocator-types.js';
 
 /** Per-sequence history: rate and counters. */
 export class SeqHistory {
