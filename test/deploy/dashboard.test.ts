@@ -42,6 +42,8 @@ describe('dashboard and alert rules against a real node', () => {
       initialCluster: new Map([['n1', addr]]),
       logLevel: 'silent',
       metricsListen: '127.0.0.1:0',
+      // Backups on, so that their series (and the alerts on them) are served.
+      backup: { dir: join(dir, 'backups'), intervalMs: 3_600_000, keep: 2 },
     });
     // Traffic, so that labelled series (outcome, cause) exist too.
     const client = new SequenceClient({ endpoints: [addr], deadlineMs: 10_000 });
