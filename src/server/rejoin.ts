@@ -9,9 +9,13 @@ import { join } from 'node:path';
 import { prepareRejoin } from '../node/bootstrap.js';
 import { LEVEL_SUBDIR, LevelStorage, WATERMARK_FILE } from '../storage/level.js';
 import { PID_FILE, livePidHolder } from '../storage/lock.js';
+import { RATES_FILE } from './rates-file.js';
 
-/** What a raftseq data directory may hold (storage/level.ts, lock.ts). */
-const KNOWN_ENTRIES = new Set([LEVEL_SUBDIR, WATERMARK_FILE, PID_FILE]);
+/** What a raftseq data directory may hold (storage/level.ts, lock.ts, rates-file.ts). */
+const KNOWN_ENTRIES = new Set([LEVEL_SUBDIR, WATERMARK_FILE, PID_FILE, RATES_FILE]);
+
+/** A rates file being written (backup/file.ts's temporary name for it). */
+const RATES_TEMP = new RegExp(`^\\.${RATES_FILE.replace('.', '\\.')}\\.[0-9a-f]+\\.tmp$`);
 
 /** A data directory that cannot be emptied now; one line for the operator. */
 export class DataDirRefusedError extends Error {
@@ -24,7 +28,7 @@ export function wipeProblem(dir: string): string | null {
   if (!statSync(dir).isDirectory()) return `${dir} is not a directory`;
   const pid = livePidHolder(dir);
   if (pid !== null) return `${dir} is in use by pid ${pid}: stop that member first`;
-  const foreign = readdirSync(dir).filter((f) => !KNOWN_ENTRIES.has(f));
+  const foreign = readdirSync(dir).filter((f) => !KNOWN_ENTRIES.has(f) && !RATES_TEMP.test(f));
   if (foreign.length > 0) {
     return `${dir} does not look like a raftseq data directory (it holds ${foreign.slice(0, 3).join(', ')}); refusing to empty it`;
   }

@@ -64,4 +64,14 @@ describe('a data directory prepared to rejoin', () => {
     expect(wipeProblem(held)).toMatch(new RegExp(`in use by pid ${process.pid}`));
     expect(wipeProblem(join(held, 'missing'))).toBeNull();
   });
+
+  it('accepts what a member writes: the log, the watermark, the rates file and its temporary', () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'level'));
+    writeFileSync(join(dir, 'rates.snap'), 'x');
+    writeFileSync(join(dir, '.rates.snap.0a1b2c3d.tmp'), 'x');
+    expect(wipeProblem(dir)).toBeNull();
+    writeFileSync(join(dir, '.rates.snap.tmp.bak'), 'x');
+    expect(wipeProblem(dir)).toMatch(/does not look like/);
+  });
 });
