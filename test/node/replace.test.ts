@@ -13,6 +13,7 @@ import { LEVEL_SUBDIR } from '../../src/storage/level.js';
 import { checkHistory, formatReport } from '../support/checker.js';
 import { runCli } from '../support/cli-run.js';
 import { History } from '../support/history.js';
+import { startLoad, type Load } from '../support/load.js';
 import { nodeStatus } from '../support/node-rpc.js';
 import { ProcCluster } from '../support/proc-cluster.js';
 import { waitUntil } from '../support/wait.js';
@@ -37,8 +38,7 @@ describe('cluster replace rebuilds a member with a corrupt data directory', () =
   let cluster: ProcCluster;
   const history = new History();
   let client: SequenceClient;
-  let stopLoad = false;
-  let load: Promise<void>;
+  let load: Load | undefined;
 
   beforeAll(async () => {
     cluster = await ProcCluster.start({
@@ -46,21 +46,18 @@ describe('cluster replace rebuilds a member with a corrupt data directory', () =
       ...(process.env['KEEP_DIR'] ? { dir: process.env['KEEP_DIR'] } : {}),
     });
     client = new SequenceClient({ endpoints: cluster.endpoints, deadlineMs: 15_000 });
-    load = Promise.all(
-      Array.from({ length: WORKERS }, async (_, w) => {
-        for (let i = 0; i < MAX_OPS_PER_WORKER && !stopLoad; i++) {
-          await history.record(w, SEQUENCES[(w + i) % SEQUENCES.length]!, 1 + (i % 3), (s, c) =>
-            client.next(s, c),
-          );
-          if (i % 20 === 0) await sleep(1); // leave room for the nodes on 2 cores
-        }
-      }),
-    ).then(() => undefined);
+    load = startLoad({
+      client,
+      history,
+      sequences: SEQUENCES,
+      workers: WORKERS,
+      maxOpsPerWorker: MAX_OPS_PER_WORKER,
+      maxCount: 3,
+    });
   }, 60_000);
 
   afterAll(async () => {
-    stopLoad = true;
-    await load;
+    await load?.stop();
     client?.close();
     await cluster?.stop();
   }, 60_000);
@@ -148,8 +145,7 @@ describe('cluster replace rebuilds a member with a corrupt data directory', () =
     expect(t.code, t.stderr).toBe(0);
     expect((await nodeStatus(victim.addr)).role).toBe('leader');
     await sleep(1500);
-    stopLoad = true;
-    await load;
+    await load?.stop();
 
     const report = checkHistory(history.ops);
     console.log(`[replace] ${victim.id} rebuilt under load:\n${formatReport(report)}`);

@@ -3,7 +3,6 @@
 // sender), and still takes traffic from a sender that announces no id (a
 // release before cluster ids, or a node that knows none yet).
 
-import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SnapshotRequest } from '../../src/raft/types.js';
 import {
@@ -12,10 +11,15 @@ import {
   announcedClusterId,
   clusterIdRefusal,
 } from '../../src/transport/cluster-id.js';
-import { encodeMessage } from '../../src/transport/codec.js';
-import { raftServices, type RaftBatchPb } from '../../src/transport/proto.js';
 import { waitUntil } from '../support/wait.js';
-import { closeAll, heartbeat, peersOf, startNode, type TestNode } from './helpers.js';
+import {
+  closeAll,
+  heartbeat,
+  peersOf,
+  sendAsFormat1,
+  startNode,
+  type TestNode,
+} from './helpers.js';
 
 afterEach(closeAll);
 
@@ -128,25 +132,8 @@ describe('cluster id on the gRPC transport', () => {
   it('accepts a sender that announces no cluster id (a release before them)', async () => {
     const b = await startNode('n2');
     b.transport.setClusterId('bbbb');
-    const raft = raftServices().Raft;
-    const client = new grpc.Client(b.address, grpc.credentials.createInsecure());
-    const answer = new Promise<unknown>((resolve) => {
-      const call = client.makeClientStreamRequest<RaftBatchPb, object>(
-        raft.Send!.path,
-        raft.Send!.requestSerialize,
-        raft.Send!.responseDeserialize,
-        new grpc.Metadata(),
-        {},
-        () => undefined,
-      );
-      call.on('metadata', (md: grpc.Metadata) => resolve(md.get(CLUSTER_METADATA_KEY)[0]));
-      call.write({
-        formatVersion: 1,
-        from: 'n1',
-        messages: [encodeMessage(heartbeat('n1', 'n2', 4))],
-      });
-    });
-    expect(await answer).toBe('bbbb');
+    const { client, answer } = sendAsFormat1(b.address, 'n1', [heartbeat('n1', 'n2', 4)]);
+    expect((await answer).get(CLUSTER_METADATA_KEY)[0]).toBe('bbbb');
     await waitUntil(() => b.received.length === 1, 'the heartbeat of the older release');
     client.close();
   });

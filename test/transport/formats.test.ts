@@ -9,7 +9,6 @@ import type { SnapshotRequest } from '../../src/raft/types.js';
 import {
   COMPRESSION_DEFLATE,
   SnapshotAssembler,
-  encodeMessage,
   snapshotChunks,
 } from '../../src/transport/codec.js';
 import {
@@ -24,7 +23,7 @@ import {
 import { raftServices, type RaftBatchPb, type SnapshotChunkPb } from '../../src/transport/proto.js';
 import { deflateSnapshot, inflateSnapshot } from '../../src/transport/snapshot-deflate.js';
 import { waitUntil } from '../support/wait.js';
-import { bind, closeAll, heartbeat, peersOf, startNode } from './helpers.js';
+import { bind, closeAll, heartbeat, peersOf, sendAsFormat1, startNode } from './helpers.js';
 
 afterEach(closeAll);
 
@@ -203,25 +202,8 @@ describe('wire formats', () => {
 
   it('accepts a format-1 sender and tells it which format it speaks', async () => {
     const b = await startNode('n2');
-    const raft = raftServices().Raft;
-    const client = new grpc.Client(b.address, grpc.credentials.createInsecure());
-    const announced = new Promise<unknown>((resolve) => {
-      const call = client.makeClientStreamRequest<RaftBatchPb, object>(
-        raft.Send!.path,
-        raft.Send!.requestSerialize,
-        raft.Send!.responseDeserialize,
-        new grpc.Metadata(),
-        {},
-        () => undefined,
-      );
-      call.on('metadata', (md: grpc.Metadata) => resolve(md.get(FORMAT_METADATA_KEY)[0]));
-      call.write({
-        formatVersion: 1,
-        from: 'n1',
-        messages: [encodeMessage(heartbeat('n1', 'n2', 4))],
-      });
-    });
-    expect(await announced).toBe(String(WIRE_FORMAT));
+    const { client, answer } = sendAsFormat1(b.address, 'n1', [heartbeat('n1', 'n2', 4)]);
+    expect((await answer).get(FORMAT_METADATA_KEY)[0]).toBe(String(WIRE_FORMAT));
     await waitUntil(() => b.received.length === 1, 'the format-1 heartbeat');
     client.close();
   });

@@ -10,6 +10,8 @@ import {
   type LogLevel,
 } from '../../src/transport/grpc-options.js';
 import { GrpcTransport } from '../../src/transport/grpc-transport.js';
+import { encodeMessage } from '../../src/transport/codec.js';
+import { raftServices, type RaftBatchPb } from '../../src/transport/proto.js';
 
 export interface LogLine {
   level: LogLevel;
@@ -148,4 +150,32 @@ export function append(from: string, to: string, index: number, entries = 1, byt
 
 export function heartbeat(from: string, to: string, tick: number): Message {
   return { type: 'heartbeat', from, to, term: 3, commit: tick, sentTick: tick };
+}
+
+/**
+ * Speaks to `address` as a release before format 2 did: opens a Raft stream
+ * without announcing a format or a cluster id and sends one format-1 batch
+ * of `messages`. Resolves with the metadata the node answered with; the
+ * caller closes the returned client.
+ */
+export function sendAsFormat1(
+  address: string,
+  from: string,
+  messages: Message[],
+): { client: grpc.Client; answer: Promise<grpc.Metadata> } {
+  const raft = raftServices().Raft;
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const answer = new Promise<grpc.Metadata>((resolve) => {
+    const call = client.makeClientStreamRequest<RaftBatchPb, object>(
+      raft.Send!.path,
+      raft.Send!.requestSerialize,
+      raft.Send!.responseDeserialize,
+      new grpc.Metadata(),
+      {},
+      () => undefined,
+    );
+    call.on('metadata', resolve);
+    call.write({ formatVersion: 1, from, messages: messages.map(encodeMessage) });
+  });
+  return { client, answer };
 }

@@ -19,6 +19,7 @@ import { SequenceClient } from '../../src/client/index.js';
 import { WIRE_FORMAT } from '../../src/transport/formats.js';
 import { checkHistory, formatReport } from '../support/checker.js';
 import { History } from '../support/history.js';
+import { startLoad, type Load } from '../support/load.js';
 import { healthStatus, nodeStatus } from '../support/node-rpc.js';
 import { ROOT, raftseqNodeArgs } from '../support/paths.js';
 import { ProcCluster } from '../support/proc-cluster.js';
@@ -80,29 +81,25 @@ describe('rolling upgrade from the previous release, under load', () => {
   let cluster: ProcCluster;
   const history = new History();
   let client: SequenceClient;
-  let stopLoad = false;
-  let load: Promise<void>;
+  let load: Load | undefined;
 
   beforeAll(async () => {
     prev = buildPrevious();
     expect(existsSync(join(prev.dir, 'dist', 'src', 'cli', 'main.js'))).toBe(true);
     cluster = await ProcCluster.start({ size: 3, runner: [join(prev.dir, 'bin', 'raftseq')] });
     client = new SequenceClient({ endpoints: cluster.endpoints, deadlineMs: 10_000 });
-    load = Promise.all(
-      Array.from({ length: WORKERS }, async (_, w) => {
-        for (let i = 0; i < MAX_OPS_PER_WORKER && !stopLoad; i++) {
-          await history.record(w, SEQUENCES[(w + i) % SEQUENCES.length]!, 1 + (i % 5), (s, c) =>
-            client.next(s, c),
-          );
-          if (i % 20 === 0) await sleep(1); // leave room for the nodes on 2 cores
-        }
-      }),
-    ).then(() => undefined);
+    load = startLoad({
+      client,
+      history,
+      sequences: SEQUENCES,
+      workers: WORKERS,
+      maxOpsPerWorker: MAX_OPS_PER_WORKER,
+      maxCount: 5,
+    });
   }, 400_000);
 
   afterAll(async () => {
-    stopLoad = true;
-    await load;
+    await load?.stop();
     client?.close();
     await cluster?.stop();
     prev?.remove();
@@ -134,8 +131,7 @@ describe('rolling upgrade from the previous release, under load', () => {
       if (step < 2) expect(s['cluster_id']).toBe('');
       await sleep(LOAD_BETWEEN_MS);
     }
-    stopLoad = true;
-    await load;
+    await load?.stop();
 
     const r = checkHistory(history.ops);
     console.log(
