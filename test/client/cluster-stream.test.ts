@@ -31,10 +31,11 @@ function rawStream(address: string): { stub: grpc.Client; call: Duplex } {
 describe('NextStream on a real cluster', () => {
   it('serves pipelined calls, never twice, through a kill -9 of the leader', async () => {
     const c = new SequenceClient({ endpoints: cluster.endpoints, deadlineMs: 20_000 });
+    let stop = false;
+    let workers: Promise<void>[] = [];
     try {
       const seen = new Set<bigint>();
       let served = 0;
-      let stop = false;
       const worker = async (): Promise<void> => {
         for (let i = 0; i < 200 && !stop; i++) {
           const r = await c.next('stream.kill', 1 + (i % 4));
@@ -45,9 +46,10 @@ describe('NextStream on a real cluster', () => {
           served++;
         }
       };
-      const workers = Array.from({ length: 64 }, worker);
-      // Under way before the kill: some calls served, many in flight.
-      await waitUntil(() => served >= 64, 'the first streamed answers');
+      workers = Array.from({ length: 64 }, worker);
+      // Under way before the kill: some calls served, many in flight. A
+      // loaded machine (CI beside other work) can take a while to get there.
+      await waitUntil(() => served >= 64, 'the first streamed answers', 30_000);
       const leader = await cluster.leader();
       await cluster.kill(leader);
       await Promise.all(workers);
@@ -55,9 +57,13 @@ describe('NextStream on a real cluster', () => {
       expect(served).toBe(64 * 200);
       await cluster.restart(leader);
     } finally {
+      // If the test failed part-way, the workers still running fail once the
+      // client closes: settle them here so no rejection outlives the test.
+      stop = true;
       c.close();
+      await Promise.allSettled(workers);
     }
-  }, 60_000);
+  }, 90_000);
 
   it('answers per-request errors on the stream and redirects on a follower', async () => {
     const leaderId = await cluster.leader(20_000);
