@@ -751,13 +751,38 @@ function writeResults(results: Results, rewrite = false): void {
   );
 }
 
+/** A mistake in the command line: one line on stderr, exit code 2. */
+class UsageError extends Error {}
+
+/** --report FILE: the results JSON of an earlier run, or a one-line reason why not. */
+function readResults(file: string): Results {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--report ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = null;
+  }
+  if (typeof parsed !== 'object' || parsed === null || !('rows' in parsed))
+    throw new UsageError(`--report ${file}: not a bench results file (bench/results/*.json)`);
+  return parsed as Results;
+}
+
 const run = reportFile
-  ? () => {
-      writeResults(JSON.parse(readFileSync(reportFile, 'utf8')) as Results, true);
-      return Promise.resolve();
+  ? async () => {
+      writeResults(readResults(reportFile), true);
     }
   : main;
 run().catch((e: unknown) => {
+  if (e instanceof UsageError) {
+    process.stderr.write(`bench: ${e.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(
     `bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
   );

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { renderChart, textWidth } from '../../bench/lib/chart.js';
 import { grpcFrame, h2loadLatenciesMs, parseH2load } from '../../bench/lib/h2load.js';
 import { pgbenchLatenciesMs } from '../../bench/lib/peers.js';
@@ -242,6 +243,20 @@ describe('chart', () => {
         anchor === 'end' ? [x - w, x] : anchor === 'middle' ? [x - w / 2, x + w / 2] : [x, x + w];
       expect(left, m[4]).toBeGreaterThanOrEqual(0);
       expect(right, m[4]).toBeLessThanOrEqual(width);
+    }
+  });
+});
+
+describe('bench command line', () => {
+  const bench = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { encoding: 'utf8' });
+
+  it('refuses a --report file that is missing or not a results file, in one line', () => {
+    for (const file of ['/nonexistent/results.json', 'package.json']) {
+      const r = bench('--report', file);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(new RegExp(`^bench: --report ${file}: `));
     }
   });
 });
