@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SequenceClient } from '../../src/client/index.js';
 import type { LoadGen } from './loadgen-driver.js';
 import { loud } from './peers.js';
-import { rssBytes } from './procstat.js';
+import { rssBytes, treeCpuSeconds } from './procstat.js';
 import { joinMember, leaderOf, waitServing, type RaftseqCluster } from './raftseq-cluster.js';
 import { scrape, sumOf } from './scrape.js';
 import type { Job, Target } from './types.js';
@@ -152,7 +152,13 @@ export async function measureManySequences(
       await sleep(250);
     }
   })();
+  const leaderPid = cluster.node(leader.id).proc?.pid;
+  const leaderCpu0 = leaderPid === undefined ? null : treeCpuSeconds([leaderPid]);
   const r = await lg.run(j, () => cluster.pids());
+  const leaderCpuSec =
+    leaderPid === undefined || leaderCpu0 === null
+      ? null
+      : treeCpuSeconds([leaderPid]) - leaderCpu0;
   sampling = false;
   await sampler;
   const createSec = r.result.elapsedMs / 1000;
@@ -216,6 +222,13 @@ export async function measureManySequences(
     errors: r.result.errors,
     createSeconds: Number(createSec.toFixed(1)),
     createPerSec: Math.round(created / createSec),
+    // CPU per creation: the leader's, and the three servers' together.
+    leaderUsPerCreation:
+      leaderCpuSec === null || created === 0 ? null : Math.round((leaderCpuSec / created) * 1e6),
+    serversUsPerCreation:
+      r.serverCpuSec === null || created === 0
+        ? null
+        : Math.round((r.serverCpuSec / created) * 1e6),
     firstErrors: r.result.firstErrors.join(' | ') || null,
     electionsWhileCreating: changes.elections,
     leaseLossesWhileCreating: changes.leaseLosses,
