@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SequenceClient } from '../../src/client/index.js';
 import type { LoadGen } from './loadgen-driver.js';
 import { loud } from './peers.js';
-import { rssBytes } from './procstat.js';
+import { rssBytes, treeCpuSeconds } from './procstat.js';
 import { joinMember, leaderOf, waitServing, type RaftseqCluster } from './raftseq-cluster.js';
 import { scrape, sumOf } from './scrape.js';
 import type { Job, Target } from './types.js';
@@ -57,6 +57,38 @@ async function heapUsed(cluster: RaftseqCluster, id: string): Promise<number | n
   return sumOf(s, 'nodejs_heap_size_used_bytes') + sumOf(s, 'nodejs_external_memory_bytes');
 }
 
+/**
+ * What the leader's memory at rest is made of, for finding per-sequence
+ * bytes: heap, external and array buffers from its metrics, and
+ * /proc/PID/smaps_rollup. RAFTSEQ_BENCH_HEAP_SNAPSHOT=1 also has it write a
+ * heap snapshot (the nodes need RAFTSEQ_BENCH_NODE_ARGS=
+ * --heapsnapshot-signal=SIGUSR2; the file goes to their --diagnostic-dir).
+ */
+async function diagnoseAtRest(
+  cluster: RaftseqCluster,
+  id: string,
+  log: (msg: string) => void,
+): Promise<void> {
+  const pid = cluster.node(id).proc?.pid;
+  const port = cluster.node(id).metricsPort;
+  if (pid === undefined || port === null) return;
+  const s = await scrape(port).catch(() => null); // a diagnosis only: none without metrics
+  if (s !== null) {
+    const mib = (name: string): string => (sumOf(s, name) / 2 ** 20).toFixed(1);
+    log(
+      `leader at rest: heap used ${mib('nodejs_heap_size_used_bytes')} MiB, heap total ` +
+        `${mib('nodejs_heap_size_total_bytes')} MiB, external ${mib('nodejs_external_memory_bytes')} MiB`,
+    );
+  }
+  const rollup = spawnSync('cat', [`/proc/${pid}/smaps_rollup`], { encoding: 'utf8' }).stdout;
+  log(`leader smaps_rollup:\n${rollup}`);
+  if (process.env['RAFTSEQ_BENCH_HEAP_SNAPSHOT'] === '1') {
+    log('leader: writing a heap snapshot (SIGUSR2) ...');
+    process.kill(pid, 'SIGUSR2');
+    await sleep(60_000);
+  }
+}
+
 export async function measureManySequences(
   lg: LoadGen,
   cluster: RaftseqCluster,
@@ -93,8 +125,25 @@ export async function measureManySequences(
   let peakLeader = 0;
   let peakAny = 0;
   let sampling = true;
+  // RAFTSEQ_BENCH_MEM_TRACE=1: the leader's heap and external memory every
+  // 2 s while creating, beside its RSS (what the peak is made of).
+  const trace = process.env['RAFTSEQ_BENCH_MEM_TRACE'] === '1';
+  let traced = 0;
   const sampler = (async () => {
     while (sampling) {
+      if (trace && Date.now() - traced >= 2000) {
+        traced = Date.now();
+        const port = cluster.node(leader.id).metricsPort;
+        const s = port === null ? null : await scrape(port).catch(() => null); // a trace only
+        const rss = rssBytes(cluster.node(leader.id).proc?.pid ?? 0) ?? 0;
+        if (s !== null) {
+          const mib = (name: string): string => (sumOf(s, name) / 2 ** 20).toFixed(0);
+          log(
+            `leader rss ${(rss / 2 ** 20).toFixed(0)} MiB: heap used ${mib('nodejs_heap_size_used_bytes')}` +
+              ` of ${mib('nodejs_heap_size_total_bytes')}, external ${mib('nodejs_external_memory_bytes')}`,
+          );
+        }
+      }
       for (const m of cluster.nodes) {
         const rss = m.proc?.pid ? (rssBytes(m.proc.pid) ?? 0) : 0;
         peakAny = Math.max(peakAny, rss);
@@ -103,7 +152,13 @@ export async function measureManySequences(
       await sleep(250);
     }
   })();
+  const leaderPid = cluster.node(leader.id).proc?.pid;
+  const leaderCpu0 = leaderPid === undefined ? null : treeCpuSeconds([leaderPid]);
   const r = await lg.run(j, () => cluster.pids());
+  const leaderCpuSec =
+    leaderPid === undefined || leaderCpu0 === null
+      ? null
+      : treeCpuSeconds([leaderPid]) - leaderCpu0;
   sampling = false;
   await sampler;
   const createSec = r.result.elapsedMs / 1000;
@@ -123,6 +178,13 @@ export async function measureManySequences(
   );
   const restRss = rssBytes(cluster.node(leader.id).proc?.pid ?? 0);
   const heap1 = await heapUsed(cluster, leader.id);
+  await diagnoseAtRest(cluster, leader.id, log);
+  // The same leader idle 10 s longer: V8 shrinks a heap that a storm grew
+  // only once allocation has been low for several seconds, so the reading
+  // above holds that storm's garbage and this one mostly does not.
+  await sleep(10_000);
+  const idleRss = rssBytes(cluster.node(leader.id).proc?.pid ?? 0);
+  log(`leader RSS idle 10 s later: ${((idleRss ?? 0) / 2 ** 20).toFixed(0)} MiB`);
   const rss: Record<string, number | null> = {};
   for (const m of cluster.nodes) rss[m.id] = m.proc?.pid ? rssBytes(m.proc.pid) : null;
   const du = (): number =>
@@ -160,12 +222,20 @@ export async function measureManySequences(
     errors: r.result.errors,
     createSeconds: Number(createSec.toFixed(1)),
     createPerSec: Math.round(created / createSec),
+    // CPU per creation: the leader's, and the three servers' together.
+    leaderUsPerCreation:
+      leaderCpuSec === null || created === 0 ? null : Math.round((leaderCpuSec / created) * 1e6),
+    serversUsPerCreation:
+      r.serverCpuSec === null || created === 0
+        ? null
+        : Math.round((r.serverCpuSec / created) * 1e6),
     firstErrors: r.result.firstErrors.join(' | ') || null,
     electionsWhileCreating: changes.elections,
     leaseLossesWhileCreating: changes.leaseLosses,
     peakRssBytes: peakLeader,
     peakRssAnyNodeBytes: peakAny,
     restRssBytes: restRss,
+    idleRssBytes: idleRss,
     heapBytesPerSequence:
       heap0 === null || heap1 === null || created === 0
         ? null

@@ -10,6 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { SequenceClient, type ClientTls } from '../../src/client/index.js';
 import { ensureLocalTls, type LocalTls } from '../../scripts/local-tls.js';
 import { DEFAULTS } from '../../src/node/options.js';
+import { imageRuntime } from '../../test/deploy/pods.js';
 import { ProcCluster } from '../../test/support/proc-cluster.js';
 
 export type RaftseqCluster = ProcCluster;
@@ -30,6 +31,19 @@ async function tlsFor(dir: string, size: number): Promise<LocalTls> {
     hosts: ['127.0.0.1'],
   }));
   return (await ensureLocalTls(dir, members)).tls;
+}
+
+/**
+ * The glibc malloc settings of the image (deploy/Dockerfile's MALLOC_* ENV
+ * lines), which the nodes run with as users of the image do; none with
+ * RAFTSEQ_BENCH_GLIBC_DEFAULTS=1 (glibc's defaults, as `raftseq serve` run
+ * by hand without them).
+ */
+function nodeEnv(): Record<string, string> {
+  if (process.env['RAFTSEQ_BENCH_GLIBC_DEFAULTS'] === '1') return {};
+  return Object.fromEntries(
+    Object.entries(imageRuntime().env).filter(([k]) => k.startsWith('MALLOC_')),
+  );
 }
 
 /**
@@ -56,6 +70,7 @@ export async function startRaftseqCluster(
   // RAFTSEQ_BENCH_NODE_ARGS: more node flags for every node (e.g. --trace-gc).
   const nodeArgs = (process.env['RAFTSEQ_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const cluster = await ProcCluster.start({
+    env: nodeEnv(),
     size,
     dir,
     build: 'dist',

@@ -111,7 +111,7 @@ export function formatReport(
     s += `graceful stop of all 3 nodes ${String(q.gracefulStopAllMs)} ms; restart of all 3 until a Next is served ${String(q.restartToServingMs)} ms; `;
     s += `a new member on an empty directory caught up and voting ${q.newMemberCatchUpMs === null ? '(failed)' : `${String(q.newMemberCatchUpMs)} ms`} after AddMember. `;
     s += `While creating: leader RSS peak ${mbText(q.peakRssBytes)}, ${String(q.electionsWhileCreating)} elections, ${String(q.leaseLossesWhileCreating)} Next calls refused for want of a lease; `;
-    s += `leader heap ${q.heapBytesPerSequence === null ? '–' : `${fmtInt(q.heapBytesPerSequence as number)} bytes`} per sequence (JS heap used plus external memory such as typed arrays, after creating them, less before).\n`;
+    s += `leader heap ${q.heapBytesPerSequence === null ? '–' : `${fmtInt(q.heapBytesPerSequence as number)} bytes`} per sequence (JS heap used plus external memory such as typed arrays, after creating them, less before). Leader RSS at rest ${mbText(q.restRssBytes)}, idle 10 s later ${mbText(q.idleRssBytes)}.\n`;
   }
   return s;
 }

@@ -123,7 +123,7 @@ export class NodeHost implements ApiNode {
     const electionTick = Math.max(2, Math.round(options.electionTimeoutMs / this.tickMs));
     this.tickTimes = new TickClock(this.tickMs, electionTick * CLOCK_HISTORY_ELECTIONS);
     this.sm = new classes.SequenceStateMachine();
-    this.rates = new ReservationRates(() => deps.clock.now());
+    this.rates = new ReservationRates(this.sm, () => deps.clock.now());
     if (initial.snapshot.data.length > 0) this.sm.load(initial.snapshot.data);
     const raft = new RaftNode(
       {
@@ -354,6 +354,7 @@ export class NodeHost implements ApiNode {
   }
 
   private snapshotInstalled(index: number): void {
+    this.rates.sync(); // the rows move to the new ids now, and the old names are freed
     this.identity.sync();
     this.membership.checkIncarnation();
     this.allocator.onApplied(index);

@@ -69,6 +69,7 @@ import { DecodeError, Reader, Writer } from './binary.js';
 import { MAX_VALUE, decodeCommand, decodeMemberContext } from './commands.js';
 import type { Command } from './commands.js';
 import { SeqColumns } from './columns.js';
+import type { NameTable } from './names.js';
 
 export type ConfChangeType = 'add-learner' | 'promote' | 'remove';
 
@@ -153,6 +154,14 @@ export class SequenceStateMachine {
   /** The name of the sequence with id `id` (0 <= id < sequenceCount). */
   sequenceName(id: number): string {
     return this.seqs.names.name(id);
+  }
+
+  /**
+   * The names by id (read only): the object of this generation, which the
+   * next load() replaces. Lets a holder of per-id state move it by name.
+   */
+  sequenceNames(): Pick<NameTable, 'find' | 'name' | 'size'> {
+    return this.seqs.names;
   }
 
   /** Counts load()s: sequence ids of an earlier generation mean nothing now. */

@@ -43,6 +43,8 @@ export interface ProcClusterOptions {
   credentials?: grpc.ChannelCredentials;
   /** Node flags for every node, before the script (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /** More environment for every node, over this process's (e.g. glibc malloc settings). */
+  env?: Record<string, string>;
   /** How long a node may take to print "serving" (it loads its state first). Default 60 s. */
   startTimeoutMs?: number;
 }
@@ -261,7 +263,11 @@ export class ProcCluster {
       ...(o.serveArgsFor?.(n.id) ?? []),
     ];
     await ports?.release(n.port);
-    const proc = ChildProc.spawn(n.id, process.execPath, args, { cwd: ROOT, logFile: n.logFile });
+    const proc = ChildProc.spawn(n.id, process.execPath, args, {
+      cwd: ROOT,
+      logFile: n.logFile,
+      ...(o.env ? { env: { ...process.env, ...o.env } } : {}),
+    });
     n.proc = proc;
     void proc.exited.then(() => {
       if (n.proc === proc) n.proc = null;
