@@ -173,6 +173,12 @@ export class Reader {
     return b;
   }
 
+  /** Passes over `n` bytes read elsewhere. */
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
+
   name(): string {
     const len = this.u16();
     this.need(len);
