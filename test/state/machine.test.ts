@@ -376,6 +376,43 @@ describe('SequenceStateMachine snapshots', () => {
     }
   });
 
+  it('a no-op after a handover inherits exactly what the merge of old and new gives, in order', () => {
+    const l = new Log();
+    l.noop(1);
+    for (const s of ['a', 'b', 'c']) l.reserve(1, s, 10n);
+    l.cmd(1, {
+      type: 'handover',
+      items: [
+        { sequence: 'c', next: 4n },
+        { sequence: 'a', next: 7n },
+      ],
+    });
+    l.noop(2);
+    expect([...l.sm.inheritedHandover()!]).toEqual([
+      ['c', 4n],
+      ['a', 7n],
+    ]);
+    // Touch nothing inherited, serve b, hand over: the inherited ones come first.
+    l.reserve(2, 'b', 20n);
+    l.cmd(2, { type: 'handover', items: [{ sequence: 'b', next: 15n }] });
+    l.noop(3);
+    expect([...l.sm.inheritedHandover()!]).toEqual([
+      ['c', 4n],
+      ['a', 7n],
+      ['b', 15n],
+    ]);
+    // Touch an inherited one (a) first: the merge keeps the untouched ones
+    // where they were and appends it, so the pending map is not the result.
+    l.reserve(3, 'a', 30n);
+    l.cmd(3, { type: 'handover', items: [{ sequence: 'b', next: 16n }] });
+    l.noop(4);
+    expect([...l.sm.inheritedHandover()!]).toEqual([
+      ['c', 4n],
+      ['b', 16n],
+      ['a', 7n],
+    ]);
+  });
+
   it('keeps member info (incarnation, advertise) across snapshots, and forgets removed members', () => {
     const sm = SequenceStateMachine.bootstrap(
       new Map([
