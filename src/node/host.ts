@@ -93,6 +93,10 @@ export class NodeHost implements ApiNode {
   private readonly storage: RaftStorage;
   private readonly transport: Transport;
   private stopping = false;
+  /** How long open() took to read the storage and to decode the snapshot (the start-up log line). */
+  private readonly opening = { loadMs: 0, decodeMs: 0 };
+  /** The commit index the log is replayed to after start(), and when that began (null: done). */
+  private replay: { to: number; from: number; since: number } | null = null;
   private fatalError: Error | null = null;
   private resolveStopped!: (e: Error | null) => void;
   readonly stopped: Promise<Error | null> = new Promise((r) => (this.resolveStopped = r));
@@ -124,7 +128,9 @@ export class NodeHost implements ApiNode {
     this.tickTimes = new TickClock(this.tickMs, electionTick * CLOCK_HISTORY_ELECTIONS);
     this.sm = new classes.SequenceStateMachine();
     this.rates = new ReservationRates(() => deps.clock.now());
+    const decodeStart = deps.clock.now();
     if (initial.snapshot.data.length > 0) this.sm.load(initial.snapshot.data);
+    this.opening.decodeMs = deps.clock.now() - decodeStart;
     const raft = new RaftNode(
       {
         id: options.id,
@@ -245,7 +251,9 @@ export class NodeHost implements ApiNode {
    * DataDirectoryReplacedError) with one line for the operator.
    */
   static async open(options: NodeOptions, deps: NodeDeps): Promise<NodeHost> {
+    const loadStart = deps.clock.now();
     const initial = await loadOrBootstrap(deps.storage, options);
+    const loadMs = deps.clock.now() - loadStart;
     const incarnation = await loadIncarnation(deps.storage, deps.entropy);
     const verified = await loadVerified(deps.storage);
     const clusterId = await loadClusterId(deps.storage);
@@ -262,6 +270,7 @@ export class NodeHost implements ApiNode {
         `state machine ${e.message}`,
       );
     }
+    host.opening.loadMs = loadMs;
     host.membership.checkIncarnation();
     return host;
   }
@@ -298,11 +307,17 @@ export class NodeHost implements ApiNode {
         lastIndex: st.lastIndex,
         voters: st.conf.voters,
         learners: st.conf.learners,
+        sequences: this.sm.sequenceCount,
+        loadMs: Math.round(this.opening.loadMs),
+        decodeMs: Math.round(this.opening.decodeMs),
       },
       st.conf.voters.length === 0
         ? 'started with an empty data directory; waiting to be added to a cluster (raftseq cluster join)'
         : 'started',
     );
+    if (st.commit > this.sm.lastApplied) {
+      this.replay = { to: st.commit, from: this.sm.lastApplied, since: this.clock.now() };
+    }
     this.driver.start();
   }
 
@@ -351,6 +366,16 @@ export class NodeHost implements ApiNode {
       }
     }
     this.allocator.onApplied(e.index);
+    if (this.replay !== null && e.index >= this.replay.to) {
+      this.log.info(
+        {
+          entries: this.replay.to - this.replay.from,
+          ms: Math.round(this.clock.now() - this.replay.since),
+        },
+        'replayed the log up to the commit index it started with',
+      );
+      this.replay = null;
+    }
   }
 
   private snapshotInstalled(index: number): void {

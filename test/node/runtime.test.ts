@@ -112,6 +112,35 @@ describe('verified data directories', () => {
     expect(c.host('n2')?.isVerified).toBe(true);
   });
 
+  it('a restarted member logs what its start cost: load, decode and the replay of its log', async () => {
+    const c = await cluster();
+    for (let i = 0; i < 5; i++) await next(c, `s${i}`);
+    c.crash('n2');
+    c.boot(c.slots.get('n2')!);
+    await c.runUntil(
+      () => c.trace.lines().some((l) => l.includes('replayed the log')),
+      10_000,
+      'n2 replayed its log',
+    );
+    const line = (msg: string): Record<string, unknown> =>
+      JSON.parse(
+        c.trace
+          .lines()
+          .filter((l) => l.includes('"n":"n2"') && l.includes(`"msg":"${msg}`))
+          .at(-1)!
+          .replace(/^[^{]*/, ''),
+      ) as Record<string, unknown>;
+    const started = line('started');
+    // (No snapshot taken yet: every sequence comes back through the replay.)
+    expect(started['sequences']).toBe(0);
+    expect(typeof started['loadMs']).toBe('number');
+    expect(typeof started['decodeMs']).toBe('number');
+    const replayed = line('replayed the log up to the commit index it started with');
+    expect(replayed['entries']).toBeGreaterThan(5);
+    expect(replayed['entries']).toBeLessThanOrEqual(started['commit'] as number);
+    expect(c.host('n2')!.sm.sequenceCount).toBe(5);
+  });
+
   it('an emptied member never verifies: it refuses to run once it caught up', async () => {
     const c = await cluster();
     const leader = c.leader()!;
