@@ -116,6 +116,8 @@ export class NodeHost implements ApiNode {
     private verified: boolean,
     /** The cluster id its data directory holds ('' if none: see identity.ts). */
     storedClusterId: string,
+    /** When open() began, the storage already open (the driver's tick 0: see DriverOptions.since). */
+    openedAt: number,
   ) {
     const classes = { Allocator, ReadyDriver, Leadership, SequenceStateMachine, ...deps.classes };
     this.id = options.id;
@@ -152,6 +154,7 @@ export class NodeHost implements ApiNode {
       tickTimes: this.tickTimes,
       events: this.forwardEvents(),
       snapshotEntries: options.snapshotEntries,
+      since: openedAt,
       listener: {
         roleChanged: (now, before) => this.roleChanged(now, before),
         ticked: () => {
@@ -259,7 +262,7 @@ export class NodeHost implements ApiNode {
     const clusterId = await loadClusterId(deps.storage);
     let host: NodeHost;
     try {
-      host = new NodeHost(options, deps, initial, incarnation, verified, clusterId);
+      host = new NodeHost(options, deps, initial, incarnation, verified, clusterId, loadStart);
     } catch (e) {
       // The stored snapshot passed the record checksum but not the state
       // machine's own: refuse, naming the directory and the snapshot's index.
