@@ -63,6 +63,17 @@ export interface DriverOptions {
   /** Take a snapshot and compact the log after this many applied entries. */
   snapshotEntries: number;
   listener: DriverListener;
+  /**
+   * When the core's tick 0 was (clock time), if before start(): the moment
+   * this process opened its storage. Nothing this member sent before it
+   * stopped can be later than that (it stops stepping before it closes the
+   * storage, which another process must close before this one opens it), so
+   * its refusal to vote for an election timeout after tick 0 still covers
+   * every acknowledgement a leader's lease counts; the reading, decoding
+   * and replaying of a large state then count toward the election timeout
+   * instead of coming before it.
+   */
+  since?: number;
 }
 
 export interface RoleState {
@@ -98,6 +109,7 @@ export class ReadyDriver {
   private readonly waiters = new Map<number, Waiter>();
   private cancelTimer: CancelTimer | null = null;
   private startedAt = 0;
+  private readonly since: number | undefined;
   private ticksDone = 0;
   private roleState: RoleState;
   private processScheduled = false;
@@ -116,6 +128,7 @@ export class ReadyDriver {
     this.events = o.events;
     this.snapshotEntries = o.snapshotEntries;
     this.listener = o.listener;
+    this.since = o.since;
     const st = o.raft.status();
     // 'follower' with no leader is where every core starts: the first real
     // role (a single voter leads at once) is reported as a change.
@@ -137,7 +150,7 @@ export class ReadyDriver {
 
   /** Starts the tick timer. */
   start(): void {
-    this.startedAt = this.clock.now();
+    this.startedAt = Math.min(this.since ?? Infinity, this.clock.now());
     this.tickTimes.record(0, this.startedAt);
     this.armTimer();
     this.afterInput();

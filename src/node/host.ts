@@ -93,6 +93,10 @@ export class NodeHost implements ApiNode {
   private readonly storage: RaftStorage;
   private readonly transport: Transport;
   private stopping = false;
+  /** How long open() took to read the storage and to decode the snapshot (the start-up log line). */
+  private readonly opening = { loadMs: 0, decodeMs: 0 };
+  /** The commit index the log is replayed to after start(), and when that began (null: done). */
+  private replay: { to: number; from: number; since: number } | null = null;
   private fatalError: Error | null = null;
   private resolveStopped!: (e: Error | null) => void;
   readonly stopped: Promise<Error | null> = new Promise((r) => (this.resolveStopped = r));
@@ -112,6 +116,8 @@ export class NodeHost implements ApiNode {
     private verified: boolean,
     /** The cluster id its data directory holds ('' if none: see identity.ts). */
     storedClusterId: string,
+    /** When open() began, the storage already open (the driver's tick 0: see DriverOptions.since). */
+    openedAt: number,
   ) {
     const classes = { Allocator, ReadyDriver, Leadership, SequenceStateMachine, ...deps.classes };
     this.id = options.id;
@@ -124,7 +130,9 @@ export class NodeHost implements ApiNode {
     this.tickTimes = new TickClock(this.tickMs, electionTick * CLOCK_HISTORY_ELECTIONS);
     this.sm = new classes.SequenceStateMachine();
     this.rates = new ReservationRates(this.sm, () => deps.clock.now());
+    const decodeStart = deps.clock.now();
     if (initial.snapshot.data.length > 0) this.sm.load(initial.snapshot.data);
+    this.opening.decodeMs = deps.clock.now() - decodeStart;
     const raft = new RaftNode(
       {
         id: options.id,
@@ -146,6 +154,7 @@ export class NodeHost implements ApiNode {
       tickTimes: this.tickTimes,
       events: this.forwardEvents(),
       snapshotEntries: options.snapshotEntries,
+      since: openedAt,
       listener: {
         roleChanged: (now, before) => this.roleChanged(now, before),
         ticked: () => {
@@ -245,13 +254,15 @@ export class NodeHost implements ApiNode {
    * DataDirectoryReplacedError) with one line for the operator.
    */
   static async open(options: NodeOptions, deps: NodeDeps): Promise<NodeHost> {
+    const loadStart = deps.clock.now();
     const initial = await loadOrBootstrap(deps.storage, options);
+    const loadMs = deps.clock.now() - loadStart;
     const incarnation = await loadIncarnation(deps.storage, deps.entropy);
     const verified = await loadVerified(deps.storage);
     const clusterId = await loadClusterId(deps.storage);
     let host: NodeHost;
     try {
-      host = new NodeHost(options, deps, initial, incarnation, verified, clusterId);
+      host = new NodeHost(options, deps, initial, incarnation, verified, clusterId, loadStart);
     } catch (e) {
       // The stored snapshot passed the record checksum but not the state
       // machine's own: refuse, naming the directory and the snapshot's index.
@@ -262,6 +273,7 @@ export class NodeHost implements ApiNode {
         `state machine ${e.message}`,
       );
     }
+    host.opening.loadMs = loadMs;
     host.membership.checkIncarnation();
     return host;
   }
@@ -298,11 +310,17 @@ export class NodeHost implements ApiNode {
         lastIndex: st.lastIndex,
         voters: st.conf.voters,
         learners: st.conf.learners,
+        sequences: this.sm.sequenceCount,
+        loadMs: Math.round(this.opening.loadMs),
+        decodeMs: Math.round(this.opening.decodeMs),
       },
       st.conf.voters.length === 0
         ? 'started with an empty data directory; waiting to be added to a cluster (raftseq cluster join)'
         : 'started',
     );
+    if (st.commit > this.sm.lastApplied) {
+      this.replay = { to: st.commit, from: this.sm.lastApplied, since: this.clock.now() };
+    }
     this.driver.start();
   }
 
@@ -351,6 +369,16 @@ export class NodeHost implements ApiNode {
       }
     }
     this.allocator.onApplied(e.index);
+    if (this.replay !== null && e.index >= this.replay.to) {
+      this.log.info(
+        {
+          entries: this.replay.to - this.replay.from,
+          ms: Math.round(this.clock.now() - this.replay.since),
+        },
+        'replayed the log up to the commit index it started with',
+      );
+      this.replay = null;
+    }
   }
 
   private snapshotInstalled(index: number): void {

@@ -2,8 +2,6 @@
 // and the snapshot codec. Readers check every length against the data and fail
 // with DecodeError, never with a RangeError from deep inside DataView.
 
-import { isUtf8 } from 'node:buffer';
-
 const MAX_U64 = 0xffff_ffff_ffff_ffffn;
 const MAX_NAME_BYTES = 0xffff;
 
@@ -173,6 +171,12 @@ export class Reader {
     return b;
   }
 
+  /** Passes over `n` bytes read elsewhere. */
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
+
   name(): string {
     const len = this.u16();
     this.need(len);
@@ -183,27 +187,6 @@ export class Reader {
     } catch {
       throw new DecodeError(`${this.what}: a name is not valid UTF-8`);
     }
-  }
-
-  /** A name's UTF-8 bytes, checked to be UTF-8 (a view into the data, not a copy). */
-  nameBytes(): Uint8Array {
-    const len = this.u16();
-    this.need(len);
-    const start = this.pos;
-    this.pos += len;
-    // ASCII (every valid sequence name) needs no UTF-8 check.
-    let ascii = true;
-    for (let i = start; i < start + len; i++) {
-      if (this.buf[i]! >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    const bytes = this.buf.subarray(start, start + len);
-    if (!ascii && !isUtf8(bytes)) {
-      throw new DecodeError(`${this.what}: a name is not valid UTF-8`);
-    }
-    return bytes;
   }
 
   /** A count of items that each take at least `minItemBytes`: refuse absurd counts early. */

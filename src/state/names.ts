@@ -84,6 +84,11 @@ export class NameTable {
     return this.internRange(bytes, 0, bytes.length);
   }
 
+  /** internBytes of bytes[from, from + len), without making a view of them. */
+  internAt(bytes: Uint8Array, from: number, len: number): number {
+    return this.internRange(bytes, from, len);
+  }
+
   /** The name of `id` as a string (a new string on each call). */
   name(id: number): string {
     const off = this.offsets[id]!;
@@ -133,8 +138,14 @@ export class NameTable {
 
   private internRange(bytes: Uint8Array, from: number, len: number): number {
     const hash = hashBytes(bytes, from, len);
-    const found = this.lookup(bytes, from, len, hash);
-    if (found >= 0) return found;
+    // The lookup's probe ends at the empty slot a new name takes.
+    const mask = this.slots.length - 1;
+    let slot = hash & mask;
+    for (; ; slot = (slot + 1) & mask) {
+      const v = this.slots[slot]!;
+      if (v === 0) break;
+      if (this.hashes[v - 1] === hash && this.equal(v - 1, bytes, from, len)) return v - 1;
+    }
     const id = this.count;
     if (id === this.offsets.length) this.growIndex();
     if (this.arenaUsed + len > this.arena.length) this.growArena(len);
@@ -149,7 +160,7 @@ export class NameTable {
     this.arenaUsed += len;
     this.count++;
     if (this.count * 2 > this.slots.length) this.rehash(this.slots.length * 2);
-    else this.place(id);
+    else this.slots[slot] = id + 1;
     return id;
   }
 

@@ -113,6 +113,12 @@ export class LevelStorage implements RaftStorage {
     private plannedHardState: HardState | null,
     /** The watermark file, open for the life of the store. */
     private readonly watermarkFd: number,
+    /**
+     * The snapshot record as open() read it, for the first load() if nothing
+     * was written since (a million sequences are 20 MB: read and checked
+     * once, not twice); undefined once used or stale.
+     */
+    private openedSnapshot: Snapshot | null | undefined,
   ) {}
 
   static async open(dir: string): Promise<LevelStorage> {
@@ -142,12 +148,12 @@ export class LevelStorage implements RaftStorage {
     try {
       writePidFile(dir);
       await checkFormat(dir, db);
-      const { bounds, hardState } = await readBounds(dir, db);
+      const { bounds, hardState, snapshot } = await readBounds(dir, db);
       const seq = await readSeq(dir, db);
       // Read-write, created if missing, and NOT append: on Linux pwrite on an
       // O_APPEND descriptor ignores the offset, and the slots must be rewritten in place.
       const fd = openSync(join(dir, WATERMARK_FILE), constants.O_RDWR | constants.O_CREAT, 0o644);
-      return new LevelStorage(dir, db, bounds, seq, hardState, fd);
+      return new LevelStorage(dir, db, bounds, seq, hardState, fd, snapshot);
     } catch (e) {
       removePidFile(dir);
       await db.close();
@@ -166,10 +172,15 @@ export class LevelStorage implements RaftStorage {
   private async loadState(): Promise<InitialState | null> {
     await this.settled();
     const dir = this.dir;
-    const snapRaw = await this.db.get(K_SNAP);
-    const snapshot = snapRaw
-      ? decodeOr(dir, null, 'snapshot record', () => decodeSnapshot(snapRaw))
-      : null;
+    const opened = this.openedSnapshot;
+    this.openedSnapshot = undefined;
+    const snapRaw = opened === undefined ? await this.db.get(K_SNAP) : undefined;
+    const snapshot =
+      opened !== undefined
+        ? opened
+        : snapRaw
+          ? decodeOr(dir, null, 'snapshot record', () => decodeSnapshot(snapRaw))
+          : null;
     const entries: Entry[] = [];
     for await (const [k, v] of this.db.iterator(ENTRY_RANGE)) {
       const index = keyIndex(k);
@@ -313,6 +324,7 @@ export class LevelStorage implements RaftStorage {
 
   /** Runs a sync write after every earlier one; a failure poisons the handle. */
   private write(fn: () => Promise<void>): Promise<void> {
+    this.openedSnapshot = undefined;
     const run = this.tail.then(async () => {
       if (this.failed !== null) throw new StorageClosedError('failed');
       this.stats.fsyncs++;
@@ -393,7 +405,7 @@ async function readSeq(dir: string, db: Db): Promise<number> {
 async function readBounds(
   dir: string,
   db: Db,
-): Promise<{ bounds: LogBounds; hardState: HardState | null }> {
+): Promise<{ bounds: LogBounds; hardState: HardState | null; snapshot: Snapshot | null }> {
   const snapRaw = await db.get(K_SNAP);
   const snap: Snapshot | null = snapRaw
     ? decodeOr(dir, null, 'snapshot record', () => decodeSnapshot(snapRaw))
@@ -412,6 +424,7 @@ async function readBounds(
       commit: hard?.commit ?? 0,
     },
     hardState: hard,
+    snapshot: snap,
   };
 }
 

@@ -40,6 +40,92 @@ async function next(c: SimCluster, sequence: string, count = 1): Promise<bigint>
   return BigInt(r.outcome.value!['first'] as string);
 }
 
+/** A clock that moves only when told; timers run on run(). */
+function manualClock(): Clock & { advance(ms: number): void; run(): void } {
+  let now = 0;
+  const timers: { at: number; fn: () => void }[] = [];
+  return {
+    now: () => now,
+    wallNow: () => now,
+    setTimer: (ms, fn) => {
+      const t = { at: now + ms, fn };
+      timers.push(t);
+      return () => timers.splice(timers.indexOf(t), 1);
+    },
+    advance: (ms) => (now += ms),
+    run: () => {
+      for (const t of timers.splice(0).filter((x) => x.at <= now)) t.fn();
+    },
+  };
+}
+
+/**
+ * Member n2 of a bootstrapped three-member cluster, driven by hand: an
+ * election timeout of 1 s (50 ticks of 20 ms), `sent` collecting what it
+ * sends; `since` as DriverOptions.since.
+ */
+function memberN2(
+  clock: ReturnType<typeof manualClock>,
+  sent: Message[],
+  since?: number,
+): { raft: RaftNode; driver: ReadyDriver } {
+  const transport: Transport = {
+    attach: () => {},
+    send: (ms) => sent.push(...ms),
+    setPeers: () => {},
+    setSelfAddress: () => {},
+    stats: () => ({}),
+    setClusterId: () => {},
+    refusals: () => ({}),
+    close: async () => {},
+  };
+  const init = bootstrapState(IDS, bootstrapData(new Map(IDS.map((id) => [id, id])), 1));
+  const raft = new RaftNode(
+    { id: 'n2', electionTick: 50, heartbeatTick: 5, rng: { int: () => 0 } },
+    init,
+  );
+  const sm = new SequenceStateMachine();
+  sm.load(init.snapshot.data);
+  const storage = MemoryStorage.create();
+  storage.persistSync([
+    { snapshot: init.snapshot, compacted: null, entries: [], hardState: init.hardState },
+  ]);
+  const driver = new ReadyDriver({
+    raft,
+    sm,
+    storage,
+    transport,
+    clock,
+    tickMs: 20,
+    tickTimes: new TickClock(20, 400),
+    events: NO_EVENTS,
+    snapshotEntries: 10_000,
+    ...(since !== undefined ? { since } : {}),
+    listener: {
+      roleChanged: () => {},
+      ticked: () => {},
+      applied: () => {},
+      snapshotInstalled: () => {},
+      refused: () => {},
+      fatal: (e) => {
+        throw e;
+      },
+    },
+  });
+  return { raft, driver };
+}
+
+/** A pre-vote of n3 for term 3 with a log ahead of n2's. */
+const preVoteOfN3: Message = {
+  type: 'pre-vote',
+  from: 'n3',
+  to: 'n2',
+  term: 3,
+  lastLogIndex: 5,
+  lastLogTerm: 2,
+  transfer: false,
+};
+
 describe('hand-over (defects 1 and 3 of the node-simulation issue)', () => {
   it('a leader with no other voter never seals itself', async () => {
     const c = await cluster(['n1']);
@@ -110,6 +196,35 @@ describe('verified data directories', () => {
     c.boot(c.slots.get('n2')!);
     await c.runUntil(() => c.host('n2') !== null, 10_000, 'n2 up again');
     expect(c.host('n2')?.isVerified).toBe(true);
+  });
+
+  it('a restarted member logs what its start cost: load, decode and the replay of its log', async () => {
+    const c = await cluster();
+    for (let i = 0; i < 5; i++) await next(c, `s${i}`);
+    c.crash('n2');
+    c.boot(c.slots.get('n2')!);
+    await c.runUntil(
+      () => c.trace.lines().some((l) => l.includes('replayed the log')),
+      10_000,
+      'n2 replayed its log',
+    );
+    const line = (msg: string): Record<string, unknown> =>
+      JSON.parse(
+        c.trace
+          .lines()
+          .filter((l) => l.includes('"n":"n2"') && l.includes(`"msg":"${msg}`))
+          .at(-1)!
+          .replace(/^[^{]*/, ''),
+      ) as Record<string, unknown>;
+    const started = line('started');
+    // (No snapshot taken yet: every sequence comes back through the replay.)
+    expect(started['sequences']).toBe(0);
+    expect(typeof started['loadMs']).toBe('number');
+    expect(typeof started['decodeMs']).toBe('number');
+    const replayed = line('replayed the log up to the commit index it started with');
+    expect(replayed['entries']).toBeGreaterThan(5);
+    expect(replayed['entries']).toBeLessThanOrEqual(started['commit'] as number);
+    expect(c.host('n2')!.sm.sequenceCount).toBe(5);
   });
 
   it('an emptied member never verifies: it refuses to run once it caught up', async () => {
@@ -201,69 +316,10 @@ describe('membership', () => {
 
 describe('the Ready driver after an event-loop stall (defect 2)', () => {
   /** A clock whose time moves only when the test says; timers fire only when run(). */
-  function manualClock(): Clock & { advance(ms: number): void; run(): void } {
-    let now = 0;
-    const timers: { at: number; fn: () => void }[] = [];
-    return {
-      now: () => now,
-      wallNow: () => now,
-      setTimer: (ms, fn) => {
-        const t = { at: now + ms, fn };
-        timers.push(t);
-        return () => timers.splice(timers.indexOf(t), 1);
-      },
-      advance: (ms) => (now += ms),
-      run: () => {
-        for (const t of timers.splice(0).filter((x) => x.at <= now)) t.fn();
-      },
-    };
-  }
-
   it('dates a message by the clock, not by ticks that have not caught up yet', async () => {
     const clock = manualClock();
     const sent: Message[] = [];
-    const transport: Transport = {
-      attach: () => {},
-      send: (ms) => sent.push(...ms),
-      setPeers: () => {},
-      setSelfAddress: () => {},
-      stats: () => ({}),
-      setClusterId: () => {},
-      refusals: () => ({}),
-      close: async () => {},
-    };
-    const init = bootstrapState(IDS, bootstrapData(new Map(IDS.map((id) => [id, id])), 1));
-    const raft = new RaftNode(
-      { id: 'n2', electionTick: 50, heartbeatTick: 5, rng: { int: () => 0 } },
-      init,
-    );
-    const sm = new SequenceStateMachine();
-    sm.load(init.snapshot.data);
-    const storage = MemoryStorage.create();
-    storage.persistSync([
-      { snapshot: init.snapshot, compacted: null, entries: [], hardState: init.hardState },
-    ]);
-    const driver = new ReadyDriver({
-      raft,
-      sm,
-      storage,
-      transport,
-      clock,
-      tickMs: 20,
-      tickTimes: new TickClock(20, 400),
-      events: NO_EVENTS,
-      snapshotEntries: 10_000,
-      listener: {
-        roleChanged: () => {},
-        ticked: () => {},
-        applied: () => {},
-        snapshotInstalled: () => {},
-        refused: () => {},
-        fatal: (e) => {
-          throw e;
-        },
-      },
-    });
+    const { raft, driver } = memberN2(clock, sent);
     driver.start();
     // The event loop stalls for 2 s; a heartbeat of leader n1 waited in the
     // queue and runs first, then the timers catch up.
@@ -280,20 +336,46 @@ describe('the Ready driver after an event-loop stall (defect 2)', () => {
     await new Promise((r) => setImmediate(r));
     sent.length = 0;
     // It heard from the leader just now: it must not help another candidate.
-    driver.onPeerMessage({
-      type: 'pre-vote',
-      from: 'n3',
-      to: 'n2',
-      term: 3,
-      lastLogIndex: 5,
-      lastLogTerm: 2,
-      transfer: false,
-    });
+    driver.onPeerMessage(preVoteOfN3);
     await new Promise((r) => setImmediate(r));
     // (Inside the lease window the pre-vote is ignored, as etcd does; the
     // defect answered it with a grant.)
     expect(sent.filter((m) => m.type === 'pre-vote-resp' && m.granted)).toEqual([]);
     expect(raft.status()).toMatchObject({ role: 'follower', leader: 'n1' });
+  });
+});
+
+describe('a restart', () => {
+  it('counts its election timeout from when it opened its storage, and no earlier', async () => {
+    const granted = (sent: Message[]): boolean =>
+      sent.some((m) => m.type === 'pre-vote-resp' && m.granted);
+    // Opened its storage 1.5 s before it starts ticking (a large state to
+    // read and decode): an election timeout has passed since anything the
+    // process before it sent, so it may vote at once.
+    const clock = manualClock();
+    const sent: Message[] = [];
+    const { driver } = memberN2(clock, sent, clock.now());
+    clock.advance(1_500);
+    driver.start();
+    driver.onPeerMessage(preVoteOfN3);
+    await new Promise((r) => setImmediate(r));
+    expect(granted(sent)).toBe(true);
+    // Opened 0.5 s before: it still refuses until a whole election timeout
+    // after that (the previous process may have acknowledged a leader just
+    // before it stopped, and that leader's lease counts on this refusal).
+    const clock2 = manualClock();
+    const sent2: Message[] = [];
+    const { driver: late } = memberN2(clock2, sent2, clock2.now());
+    clock2.advance(500);
+    late.start();
+    clock2.advance(400);
+    late.onPeerMessage(preVoteOfN3);
+    await new Promise((r) => setImmediate(r));
+    expect(granted(sent2)).toBe(false);
+    clock2.advance(200);
+    late.onPeerMessage(preVoteOfN3);
+    await new Promise((r) => setImmediate(r));
+    expect(granted(sent2)).toBe(true);
   });
 });
 

@@ -323,6 +323,96 @@ describe('SequenceStateMachine snapshots', () => {
     expect(() => SequenceStateMachine.restore(bad)).toThrow(/not valid UTF-8/);
   });
 
+  /** A snapshot with its checksum recomputed after `edit` changed its body. */
+  function resealed(snap: Uint8Array, edit: (body: Uint8Array) => Uint8Array): Uint8Array {
+    const body = edit(snap.slice(0, snap.length - 4));
+    const out = new Uint8Array(body.length + 4);
+    out.set(body);
+    new DataView(out.buffer).setUint32(body.length, crc32(body));
+    return out;
+  }
+
+  it('reads the u64s of every row exactly, words above 2^32 included', () => {
+    const l = new Log();
+    l.noop(1);
+    const big = [2n ** 32n, 2n ** 32n - 1n, 2n ** 53n + 7n, MAX_VALUE, 0x5ead_beef_0000_0001n];
+    big.forEach((v, i) => l.reserve(1, `s${i}`, v));
+    l.noop(2);
+    // Fixed in epoch 2: base is the old reserved + 1, kept beside the new reservation.
+    big.forEach((v, i) => l.cmd(2, { type: 'advance', sequence: `s${i}`, to: v }));
+    const copy = SequenceStateMachine.restore(l.sm.snapshot());
+    expect([...copy.sequences()]).toEqual([...l.sm.sequences()]);
+    expect(copy.snapshot()).toEqual(l.sm.snapshot());
+  });
+
+  it('a repeated name keeps its last row, as a Map would', () => {
+    const l = new Log();
+    l.noop(1);
+    l.reserve(1, 'aa', 5n);
+    l.reserve(1, 'ab', 9n);
+    // Rename "ab" to "aa": the row of "aa" appears twice.
+    const twice = resealed(l.sm.snapshot(), (body) => {
+      const at = Buffer.from(body).lastIndexOf('ab');
+      body[at + 1] = 0x61;
+      return body;
+    });
+    const copy = SequenceStateMachine.restore(twice);
+    expect(copy.sequenceCount).toBe(1);
+    expect(copy.reservedUpTo('aa')).toBe(9n);
+  });
+
+  it('refuses a snapshot cut inside its rows with a DecodeError that says so', () => {
+    const l = new Log();
+    l.noop(1);
+    l.reserve(1, 'first', 5n);
+    l.reserve(1, 'second', 2n ** 40n);
+    const snap = l.sm.snapshot();
+    const at = Buffer.from(snap).indexOf('second');
+    // Cut in the name, in its reserved value, and just before its flags.
+    for (const end of [at + 3, at + 6 + 4, at + 6 + 8]) {
+      const cut = resealed(snap, (body) => body.slice(0, end));
+      expect(() => SequenceStateMachine.restore(cut)).toThrow(DecodeError);
+      expect(() => SequenceStateMachine.restore(cut)).toThrow(/truncated/);
+    }
+  });
+
+  it('a no-op after a handover inherits exactly what the merge of old and new gives, in order', () => {
+    const l = new Log();
+    l.noop(1);
+    for (const s of ['a', 'b', 'c']) l.reserve(1, s, 10n);
+    l.cmd(1, {
+      type: 'handover',
+      items: [
+        { sequence: 'c', next: 4n },
+        { sequence: 'a', next: 7n },
+      ],
+    });
+    l.noop(2);
+    expect([...l.sm.inheritedHandover()!]).toEqual([
+      ['c', 4n],
+      ['a', 7n],
+    ]);
+    // Touch nothing inherited, serve b, hand over: the inherited ones come first.
+    l.reserve(2, 'b', 20n);
+    l.cmd(2, { type: 'handover', items: [{ sequence: 'b', next: 15n }] });
+    l.noop(3);
+    expect([...l.sm.inheritedHandover()!]).toEqual([
+      ['c', 4n],
+      ['a', 7n],
+      ['b', 15n],
+    ]);
+    // Touch an inherited one (a) first: the merge keeps the untouched ones
+    // where they were and appends it, so the pending map is not the result.
+    l.reserve(3, 'a', 30n);
+    l.cmd(3, { type: 'handover', items: [{ sequence: 'b', next: 16n }] });
+    l.noop(4);
+    expect([...l.sm.inheritedHandover()!]).toEqual([
+      ['c', 4n],
+      ['b', 16n],
+      ['a', 7n],
+    ]);
+  });
+
   it('keeps member info (incarnation, advertise) across snapshots, and forgets removed members', () => {
     const sm = SequenceStateMachine.bootstrap(
       new Map([

@@ -15,7 +15,7 @@ import { ROOT } from '../support/paths.js';
 import { ChildProc } from '../support/process.js';
 import { storageConformance } from './conformance.js';
 import { noteReport } from './crash-workload.js';
-import { batch, entries, hs, indexes } from './fixtures.js';
+import { batch, entries, hs, indexes, snap } from './fixtures.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'raftseq-level-'));
 
@@ -101,6 +101,25 @@ function newDir(): string {
 }
 
 describe('LevelStorage', () => {
+  it('reads the snapshot once at open, and again once anything was written since', async () => {
+    const dir = newDir();
+    const big = new Uint8Array(200_000).map((_, i) => i & 0xff);
+    const s = await LevelStorage.open(dir);
+    await s.persist([batch({ snapshot: snap(10, 1, big), hardState: hs(1, null, 10) })]);
+    await s.close();
+    // The first load() takes what open() read: the same bytes, whole.
+    const t = await LevelStorage.open(dir);
+    expect((await t.load())!.snapshot.data).toEqual(big);
+    await t.close();
+    // A write between open() and load() makes that read stale: load() reads again.
+    const u = await LevelStorage.open(dir);
+    await u.persist([batch({ snapshot: snap(20, 1), hardState: hs(1, null, 20) })]);
+    const after = (await u.load())!;
+    expect(after.snapshot.meta.index).toBe(20);
+    expect(after.snapshot.data).toEqual(snap(20, 1).data);
+    await u.close();
+  });
+
   it('names the directory and the first bad index when a stored entry is corrupt', async () => {
     const dir = newDir();
     const s = await LevelStorage.open(dir);
