@@ -28,6 +28,7 @@ import {
 } from '../../../src/node/health.js';
 import type { NodeHost } from '../../../src/node/host.js';
 import { BOOTSTRAP_INDEX, type Message } from '../../../src/raft/index.js';
+import { StorageCorruptError } from '../../../src/storage/errors.js';
 import { Violation } from '../invariants.js';
 import type { Outcome } from './calls.js';
 import { NodeChecker, type SequenceStart } from './checker.js';
@@ -162,6 +163,16 @@ export class NodeWorld extends SimCluster {
   }
 
   protected override failed(slot: Slot, proc: Proc, err: Error): void {
+    // Only a store that lost records may be refused as damaged: never one
+    // that went through kill -9 or a power loss alone.
+    if (err instanceof StorageCorruptError && !slot.damaged) {
+      this.check(() => {
+        throw new Violation(
+          'intact-store-refused',
+          `${slot.id} refuses an intact store: ${err.message}`,
+        );
+      });
+    }
     super.failed(slot, proc, err);
     // The operator is on it once the faults healed.
     if (slot.state === 'refused' && !this.chaos) this.replace(slot);
