@@ -226,7 +226,7 @@ export class NodeMetrics implements NodeEvents {
     });
     this.fsyncDuration = new Histogram({
       name: 'raftseq_fsync_duration_seconds',
-      help: 'Duration of one group-commit write (one fsynced batch), in seconds',
+      help: 'Duration of one group-commit write (one batch, fsynced unless it only moves the commit index), in seconds',
       buckets: LATENCY_BUCKETS,
       registers,
     });

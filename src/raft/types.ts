@@ -162,8 +162,11 @@ export interface SoftState {
  *  1. Persist `snapshot` (if any; it replaces the log and everything up to its
  *     index), then `compacted` (a local snapshot: store it and drop entries up
  *     to its index), then `entries` (replacing any stored entries from
- *     entries[0].index on), then `hardState` — in one atomic, fsynced batch.
- *     Batches of consecutive Readies may be merged, in order.
+ *     entries[0].index on), then `hardState` — in one atomic, fsynced batch
+ *     (one that changes only the hard state's commit index need not be
+ *     fsynced: the core restarts from max(commit, snapshot index) and never
+ *     relies on a durable commit). Batches of consecutive Readies may be
+ *     merged, in order.
  *  2. Send `messages` at any time (they do not depend on this Ready's persist).
  *  3. After the batch is durable: send `persistedMessages`, call
  *     `advance(ready)`.

@@ -12,7 +12,10 @@
 //   <dir>/watermark  what was reported durable, outside LevelDB (watermark.ts)
 // Values are codec.ts records (versioned, checksummed), except q.
 //
-// Every persist() is one db.batch(ops, { sync: true }): one fsync, atomic.
+// Every persist() is one atomic db.batch(ops): with { sync: true } (one
+// fsync) unless all it changes is the commit index (plan.ts, mustSync); such
+// a commit-only batch is written without an fsync, takes no batch sequence
+// number and writes no watermark (plan.ts says why that is safe).
 // Truncation and compaction are explicit `del` ops in that same batch for each
 // key known to exist (db.clear is not atomic with a batch). The store knows
 // which keys exist from the bounds it tracks: entries are (snapshotIndex, lastIndex].
@@ -47,7 +50,14 @@ import {
 import { DIR_FORMAT, RECORD_FORMAT } from './formats.js';
 import { livePidHolder, removePidFile, writePidFile } from './lock.js';
 import { checkTables } from './table-check.js';
-import { assembleInitialState, planPersist, ZERO_HARD_STATE, type LogBounds } from './plan.js';
+import {
+  assembleInitialState,
+  planPersist,
+  planSync,
+  ZERO_HARD_STATE,
+  type LogBounds,
+  type SyncState,
+} from './plan.js';
 import type { PersistBatch, RaftStorage } from './storage.js';
 import {
   WATERMARK_SLOT_BYTES,
@@ -92,12 +102,14 @@ const metaKey = (name: string): Uint8Array => utf8.encode(`m:${name}`);
 export interface LevelStats {
   /** db.batch / put calls with sync: true. */
   fsyncs: number;
+  /** Commit-only batches written without sync (see mustSync in plan.ts). */
+  unsyncedWrites: number;
   entriesWritten: number;
   bytesWritten: number;
 }
 
 export class LevelStorage implements RaftStorage {
-  readonly stats: LevelStats = { fsyncs: 0, entriesWritten: 0, bytesWritten: 0 };
+  readonly stats: LevelStats = { fsyncs: 0, unsyncedWrites: 0, entriesWritten: 0, bytesWritten: 0 };
   private tail: Promise<void> = Promise.resolve();
   private failed: unknown = null;
   private closed = false;
@@ -108,9 +120,10 @@ export class LevelStorage implements RaftStorage {
     private readonly db: Db,
     /** Bounds once every queued write has landed; the next persist plans on these. */
     private plannedBounds: LogBounds,
-    /** Batch sequence number and hard state as of the last planned batch. */
+    /** Sequence number of the last planned synced batch. */
     private plannedSeq: number,
-    private plannedHardState: HardState | null,
+    /** Hard state as of the last planned batch, and whether it awaits a sync. */
+    private plannedSync: SyncState,
     /** The watermark file, open for the life of the store. */
     private readonly watermarkFd: number,
     /**
@@ -153,7 +166,7 @@ export class LevelStorage implements RaftStorage {
       // Read-write, created if missing, and NOT append: on Linux pwrite on an
       // O_APPEND descriptor ignores the offset, and the slots must be rewritten in place.
       const fd = openSync(join(dir, WATERMARK_FILE), constants.O_RDWR | constants.O_CREAT, 0o644);
-      return new LevelStorage(dir, db, bounds, seq, hardState, fd, snapshot);
+      return new LevelStorage(dir, db, bounds, seq, { hardState, unsynced: false }, fd, snapshot);
     } catch (e) {
       removePidFile(dir);
       await db.close();
@@ -237,20 +250,23 @@ export class LevelStorage implements RaftStorage {
 
   persist(batches: PersistBatch[]): Promise<void> {
     let ops: Op[];
+    let sync: boolean;
     let entries = 0;
     try {
       this.checkUsable();
       const plan = planPersist(this.plannedBounds, batches);
+      const how = planSync(plan.ops, this.plannedSync);
+      sync = how.sync;
       ops = [];
       // The batch is atomic, so only the last hard state and the last snapshot
       // of a merged persist can ever be observed: skip encoding the others.
       let lastHard = -1;
       let lastSnap = -1;
-      plan.ops.forEach((o, n) => {
+      how.ops.forEach((o, n) => {
         if (o.op === 'hardState') lastHard = n;
         if (o.op === 'snapshot') lastSnap = n;
       });
-      for (const [n, o] of plan.ops.entries()) {
+      for (const [n, o] of how.ops.entries()) {
         switch (o.op) {
           case 'snapshot':
             if (n === lastSnap)
@@ -271,22 +287,32 @@ export class LevelStorage implements RaftStorage {
         }
       }
       this.plannedBounds = plan.bounds;
+      this.plannedSync = how.state;
     } catch (e) {
       return Promise.reject(e);
     }
     if (ops.length === 0) return this.settled();
-    for (const b of batches) if (b.hardState) this.plannedHardState = b.hardState;
+    const count = (): void => {
+      this.stats.entriesWritten += entries;
+      for (const o of ops) if (o.type === 'put') this.stats.bytesWritten += o.value.length;
+    };
+    if (!sync) {
+      // Commit-only: no sequence number, no watermark (see plan.ts).
+      return this.write(false, async () => {
+        await this.db.batch(ops, { sync: false });
+        count();
+      });
+    }
     const mark: Watermark = {
       seq: ++this.plannedSeq,
-      hardState: { ...(this.plannedHardState ?? ZERO_HARD_STATE) },
+      hardState: { ...(this.plannedSync.hardState ?? ZERO_HARD_STATE) },
       lastIndex: this.plannedBounds.lastIndex,
     };
     ops.push({ type: 'put', key: K_SEQ, value: u64(mark.seq) });
-    return this.write(async () => {
+    return this.write(true, async () => {
       await this.db.batch(ops, { sync: true });
       this.writeWatermark(mark);
-      this.stats.entriesWritten += entries;
-      for (const o of ops) if (o.type === 'put') this.stats.bytesWritten += o.value.length;
+      count();
     });
   }
 
@@ -303,7 +329,7 @@ export class LevelStorage implements RaftStorage {
       return Promise.reject(e);
     }
     const record = encodeBlob(value);
-    return this.write(() => this.db.put(metaKey(key), record, { sync: true }));
+    return this.write(true, () => this.db.put(metaKey(key), record, { sync: true }));
   }
 
   async close(): Promise<void> {
@@ -322,12 +348,13 @@ export class LevelStorage implements RaftStorage {
     await this.db.close();
   }
 
-  /** Runs a sync write after every earlier one; a failure poisons the handle. */
-  private write(fn: () => Promise<void>): Promise<void> {
+  /** Runs a write after every earlier one; a failure poisons the handle. */
+  private write(sync: boolean, fn: () => Promise<void>): Promise<void> {
     this.openedSnapshot = undefined;
     const run = this.tail.then(async () => {
       if (this.failed !== null) throw new StorageClosedError('failed');
-      this.stats.fsyncs++;
+      if (sync) this.stats.fsyncs++;
+      else this.stats.unsyncedWrites++;
       await fn();
     });
     this.tail = run.catch((e: unknown) => {

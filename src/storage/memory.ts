@@ -17,16 +17,24 @@
 // reopen({ lose: 'tail' | 'middle' }) rebuilds the disk from its recent
 // batches without one of them, so the watermark check is exercised exactly
 // as a flipped bit in a LevelDB log would exercise it.
+//
+// Like LevelStorage it writes a batch that only moves the commit index
+// without an fsync (plan.ts, mustSync): "written but not synced". A crash
+// keeps it once it was reported; reopen({ lose: 'power' }) is a power loss,
+// which also drops every landed write after the last synced batch.
 
 import type { Entry, HardState, InitialState, Snapshot } from '../raft/types.js';
 import { StorageClosedError } from './errors.js';
+import type { mustSync } from './plan.js';
 import {
   assembleInitialState,
   EMPTY_BOUNDS,
   planPersist,
+  planSync,
   ZERO_HARD_STATE,
   type LogBounds,
   type StorageOp,
+  type SyncState,
 } from './plan.js';
 import type { PersistBatch, RaftStorage } from './storage.js';
 import { checkWatermark, type Watermark } from './watermark.js';
@@ -47,7 +55,15 @@ interface Disk extends DiskState {
   watermark: Watermark | null;
   /** The state before the oldest batch in `history`, and the recent batches after it. */
   base: DiskState;
-  history: { seq: number; ops: readonly StorageOp[]; bounds: LogBounds }[];
+  history: Landed[];
+}
+
+/** A batch that reached the disk; `synced: false` for a commit-only one (mustSync). */
+interface Landed {
+  seq: number;
+  ops: readonly StorageOp[];
+  bounds: LogBounds;
+  synced: boolean;
 }
 
 /** How many recent batches a disk keeps, so that recovery can lose one of them. */
@@ -64,13 +80,19 @@ export interface MemoryStorageOptions {
   /**
    * When a write completes. Default setImmediate; a simulator passes its own
    * event queue. Completions are applied in call order whatever it does.
+   * `synced` is false for a write made without an fsync (a commit-only batch).
    */
-  schedule?: (complete: () => void) => void;
+  schedule?: (complete: () => void, synced: boolean) => void;
   /**
    * The start-up check against the watermark; default checkWatermark. The
    * node simulator's "start behind the watermark" mutant passes a no-op.
    */
   checkDurable?: typeof checkWatermark;
+  /**
+   * Which batches are written with an fsync; default mustSync (plan.ts). A
+   * node simulator mutant passes one that syncs nothing.
+   */
+  mustSync?: typeof mustSync;
 }
 
 export class MemoryStorage implements RaftStorage {
@@ -79,7 +101,7 @@ export class MemoryStorage implements RaftStorage {
   /** Bounds once every queued write has landed; the next persist plans on these. */
   private plannedBounds: LogBounds;
   readonly name: string;
-  private readonly schedule: (complete: () => void) => void;
+  private readonly schedule: (complete: () => void, synced: boolean) => void;
 
   static create(options: MemoryStorageOptions = {}): MemoryStorage {
     const empty = (): DiskState => ({
@@ -101,12 +123,13 @@ export class MemoryStorage implements RaftStorage {
     this.schedule = options.schedule ?? ((f) => setImmediate(f));
     this.plannedBounds = disk.bounds;
     this.plannedSeq = disk.seq;
-    this.plannedHardState = disk.hardState;
+    this.plannedSync = { hardState: disk.hardState, unsynced: false };
   }
 
-  /** Sequence number and hard state as of the last planned batch. */
+  /** Sequence number of the last planned synced batch. */
   private plannedSeq: number;
-  private plannedHardState: HardState | null;
+  /** Hard state as of the last planned batch, and whether it awaits a sync. */
+  private plannedSync: SyncState;
 
   /** Writes accepted but not yet durable. */
   get pendingWrites(): number {
@@ -123,28 +146,35 @@ export class MemoryStorage implements RaftStorage {
     try {
       this.checkOpen();
       // Copy now: the caller may reuse its buffers before the write lands.
-      const { ops, bounds } = planPersist(this.plannedBounds, structuredClone(batches));
-      this.plannedBounds = bounds;
-      for (const b of batches) if (b.hardState) this.plannedHardState = b.hardState;
-      const seq = ++this.plannedSeq;
-      const mark: Watermark = {
-        seq,
-        hardState: { ...(this.plannedHardState ?? ZERO_HARD_STATE) },
-        lastIndex: bounds.lastIndex,
-      };
-      return this.enqueue((disk) => {
-        applyOps(disk, ops, bounds, seq);
-        disk.history.push({ seq, ops, bounds });
-        if (disk.history.length > HISTORY) {
-          const oldest = disk.history.shift()!;
-          applyOps(disk.base, oldest.ops, oldest.bounds, oldest.seq);
-        }
-        // Durable now; the watermark follows (see watermark.ts).
-        disk.watermark = mark;
-      });
+      const { landed, mark } = this.plan(this.plannedBounds, structuredClone(batches));
+      return this.enqueue(landed.synced, (disk) => land(disk, landed, mark));
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * Plans a persist on `bounds`: the batch as it lands, and the watermark it
+   * writes once durable (null for a commit-only batch, which has no sequence
+   * number of its own; see plan.ts).
+   */
+  private plan(
+    bounds: LogBounds,
+    batches: PersistBatch[],
+  ): { landed: Landed; mark: Watermark | null } {
+    const plan = planPersist(bounds, batches);
+    const how = planSync(plan.ops, this.plannedSync, this.options.mustSync);
+    this.plannedBounds = plan.bounds;
+    this.plannedSync = how.state;
+    const seq = how.sync ? ++this.plannedSeq : this.plannedSeq;
+    const landed = { seq, ops: how.ops, bounds: plan.bounds, synced: how.sync };
+    if (!how.sync) return { landed, mark: null };
+    const mark: Watermark = {
+      seq,
+      hardState: { ...(how.state.hardState ?? ZERO_HARD_STATE) },
+      lastIndex: plan.bounds.lastIndex,
+    };
+    return { landed, mark };
   }
 
   async getMeta(key: string): Promise<Uint8Array | null> {
@@ -155,7 +185,7 @@ export class MemoryStorage implements RaftStorage {
     try {
       this.checkOpen();
       const v = new Uint8Array(value);
-      return this.enqueue((disk) => void disk.meta.set(key, v));
+      return this.enqueue(true, (disk) => void disk.meta.set(key, v));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -167,7 +197,7 @@ export class MemoryStorage implements RaftStorage {
    */
   async close(): Promise<void> {
     if (this.state !== 'open') return;
-    const drained = this.queue.length > 0 ? this.enqueue(() => {}) : Promise.resolve();
+    const drained = this.queue.length > 0 ? this.enqueue(true, () => {}) : Promise.resolve();
     this.state = 'closed';
     await drained;
   }
@@ -183,13 +213,27 @@ export class MemoryStorage implements RaftStorage {
   /**
    * A restarted process: a new handle over the durable state. Crashes this
    * one if still open. `lose` models the engine's recovery dropping one of
-   * its recent records: the last one, or one before it (returns false, and
-   * loses nothing, when there is no such record).
+   * its recent records: the last one, or one before it (loses nothing when
+   * there is no such record); or 'power', a power loss: every batch that
+   * landed without an fsync after the last synced one is gone (those still
+   * in the recent history; an older one has been folded into the base).
+   * Returns the new handle.
    */
-  reopen(opts: { lose?: 'tail' | 'middle'; pick?: (n: number) => number } = {}): MemoryStorage {
+  reopen(
+    opts: { lose?: 'tail' | 'middle' | 'power'; pick?: (n: number) => number } = {},
+  ): MemoryStorage {
     if (this.state === 'open') this.crash();
-    if (opts.lose !== undefined) loseRecord(this.disk, opts.lose, opts.pick ?? ((n) => n - 1));
+    if (opts.lose === 'power') losePower(this.disk);
+    else if (opts.lose !== undefined) loseRecord(this.disk, opts.lose, opts.pick ?? ((n) => n - 1));
     return new MemoryStorage(this.disk, this.options);
+  }
+
+  /** How many landed batches a power loss would drop now (see reopen). */
+  get unsyncedTail(): number {
+    const h = this.disk.history;
+    let n = 0;
+    while (n < h.length && !h[h.length - 1 - n]!.synced) n++;
+    return n;
   }
 
   /**
@@ -240,17 +284,8 @@ export class MemoryStorage implements RaftStorage {
 
   persistSync(batches: PersistBatch[]): void {
     this.checkSync();
-    const { ops, bounds } = planPersist(this.disk.bounds, structuredClone(batches));
-    for (const b of batches) if (b.hardState) this.plannedHardState = b.hardState;
-    const seq = ++this.plannedSeq;
-    applyOps(this.disk, ops, bounds, seq);
-    this.disk.history.push({ seq, ops, bounds });
-    this.disk.watermark = {
-      seq,
-      hardState: { ...(this.plannedHardState ?? ZERO_HARD_STATE) },
-      lastIndex: bounds.lastIndex,
-    };
-    this.plannedBounds = bounds;
+    const { landed, mark } = this.plan(this.disk.bounds, structuredClone(batches));
+    land(this.disk, landed, mark);
   }
 
   getMetaSync(key: string): Uint8Array | null {
@@ -266,7 +301,7 @@ export class MemoryStorage implements RaftStorage {
 
   // ---- internals ----
 
-  private enqueue(write: (disk: Disk) => void): Promise<void> {
+  private enqueue(synced: boolean, write: (disk: Disk) => void): Promise<void> {
     return new Promise((resolve) => {
       this.queue.push({ write, resolve });
       this.schedule(() => {
@@ -275,7 +310,7 @@ export class MemoryStorage implements RaftStorage {
         if (!head) return;
         head.write(this.disk);
         head.resolve();
-      });
+      }, synced);
     });
   }
 
@@ -290,12 +325,38 @@ export class MemoryStorage implements RaftStorage {
   }
 }
 
+/** A batch reaches the disk; then, if it was synced, its watermark is written. */
+function land(disk: Disk, b: Landed, mark: Watermark | null): void {
+  applyOps(disk, b);
+  disk.history.push(b);
+  if (disk.history.length > HISTORY) {
+    const oldest = disk.history.shift()!;
+    applyOps(disk.base, oldest);
+  }
+  // Durable now; the watermark follows (see watermark.ts).
+  if (mark !== null) disk.watermark = mark;
+}
+
 /** Rebuilds the disk from its base and history without one recent batch. */
 function loseRecord(disk: Disk, which: 'tail' | 'middle', pick: (n: number) => number): void {
   const h = disk.history;
   if (h.length === 0 || (which === 'middle' && h.length < 2)) return;
   // 'middle': any batch but the last (pick chooses among them).
   const drop = which === 'tail' ? h.length - 1 : pick(h.length - 1);
+  rebuild(disk, h.length, drop);
+}
+
+/** Power loss: drops the batches that landed without an fsync after the last synced one. */
+function losePower(disk: Disk): void {
+  const h = disk.history;
+  let keep = h.length;
+  while (keep > 0 && !h[keep - 1]!.synced) keep--;
+  if (keep < h.length) rebuild(disk, keep, -1);
+}
+
+/** Rebuilds the disk from its base and its first `keep` recent batches but `drop`. */
+function rebuild(disk: Disk, keep: number, drop: number): void {
+  const h = disk.history;
   const state: DiskState = {
     snapshot: disk.base.snapshot,
     hardState: disk.base.hardState,
@@ -303,10 +364,19 @@ function loseRecord(disk: Disk, which: 'tail' | 'middle', pick: (n: number) => n
     bounds: disk.base.bounds,
     seq: disk.base.seq,
   };
-  h.forEach((b, i) => {
-    if (i !== drop) applyOps(state, b.ops, b.bounds, b.seq);
+  h.slice(0, keep).forEach((b, i) => {
+    if (i !== drop) applyOps(state, b);
   });
-  h.splice(drop, 1);
+  h.length = keep;
+  if (drop >= 0) h.splice(drop, 1);
+  // What the store reads back at start (LevelStorage's readBounds), not what
+  // the last batch planned on a disk that still held the lost one.
+  const snapshotIndex = state.snapshot?.meta.index ?? 0;
+  state.bounds = {
+    snapshotIndex,
+    lastIndex: [...state.entries.keys()].reduce((a, b) => Math.max(a, b), snapshotIndex),
+    commit: state.hardState?.commit ?? 0,
+  };
   disk.snapshot = state.snapshot;
   disk.hardState = state.hardState;
   disk.entries = state.entries;
@@ -314,13 +384,9 @@ function loseRecord(disk: Disk, which: 'tail' | 'middle', pick: (n: number) => n
   disk.seq = state.seq;
 }
 
-function applyOps(
-  disk: DiskState,
-  ops: readonly StorageOp[],
-  bounds: LogBounds,
-  seq: number,
-): void {
-  for (const o of ops) {
+/** A batch's ops; a commit-only (unsynced) one writes no sequence number, as in LevelStorage. */
+function applyOps(disk: DiskState, b: Landed): void {
+  for (const o of b.ops) {
     switch (o.op) {
       case 'snapshot':
         disk.snapshot = o.snapshot;
@@ -336,6 +402,6 @@ function applyOps(
         break;
     }
   }
-  disk.bounds = bounds;
-  disk.seq = seq;
+  disk.bounds = b.bounds;
+  if (b.synced) disk.seq = b.seq;
 }

@@ -145,3 +145,81 @@ export function assembleInitialState(
   }
   return { hardState, snapshot, entries: parts.entries };
 }
+
+// ---------------------------------------------------------------- what needs an fsync
+//
+// etcd-io/raft's MustSync: a write needs an fsync before it is acknowledged
+// only if it carries something Raft promises to keep – log entries (and with
+// them the snapshot, compactions and truncations), the term, or the vote.
+// The commit index is volatile state (Raft paper, Figure 2): a member that
+// restarts with an older one learns the rest from the leader again. So a
+// persist whose only change is a higher commit is written WITHOUT an fsync.
+// The engine still has it once the write returns (a killed process keeps it:
+// LevelDB has written it to its log file), only a power loss can drop it.
+//
+// Such an unsynced write does not take a batch sequence number and writes no
+// watermark (watermark.ts): the sequence counts synced batches only, so the
+// watermark keeps claiming exactly what was reported durable, and an engine
+// that lost a synced batch still holds an older sequence than the watermark
+// whatever unsynced writes survived after it. The one unsynced key is the
+// hard state, so at the watermark's sequence the engine holds the watermark's
+// term, vote and last index, and a commit at least the watermark's (higher
+// when an unsynced write after it survived).
+//
+// A synced batch written after an unsynced one that carries no hard state of
+// its own rewrites the current hard state. LevelDB's log is sequential, and
+// the fsync of a later record normally makes every earlier one durable too,
+// but not across a log switch: the old log file is closed without an fsync,
+// so a power loss can drop the unsynced write in it while a synced one in the
+// new file survives. Without the rewrite the engine would then hold the
+// synced batch's sequence with an older commit than its watermark. With it,
+// every synced batch leaves the engine holding exactly the planned hard state.
+
+/** What a store remembers between persists to decide how the next is written. */
+export interface SyncState {
+  /** Hard state as of the last planned batch, synced or not (null: none yet). */
+  hardState: HardState | null;
+  /** A batch written without an fsync changed the hard state since the last synced one. */
+  unsynced: boolean;
+}
+
+/**
+ * etcd's MustSync over planned ops: true unless the only change is the
+ * commit index of the hard state (`prev` is the last planned hard state).
+ */
+export function mustSync(ops: readonly StorageOp[], prev: HardState | null): boolean {
+  let hard: HardState | null = null;
+  for (const o of ops) {
+    if (o.op !== 'hardState') return true;
+    hard = o.hardState;
+  }
+  if (hard === null) return false;
+  return prev === null || hard.term !== prev.term || hard.vote !== prev.vote;
+}
+
+/**
+ * How to write `ops`: with an fsync or not (`decide`, mustSync unless a
+ * simulator's mutant replaces it), and the ops to write, which gain the
+ * current hard state when a synced batch follows an unsynced one without
+ * carrying a hard state itself (see above). Returns the state for the next.
+ */
+export function planSync(
+  ops: readonly StorageOp[],
+  state: SyncState,
+  decide: typeof mustSync = mustSync,
+): { sync: boolean; ops: readonly StorageOp[]; state: SyncState } {
+  let hardState = state.hardState;
+  for (const o of ops) if (o.op === 'hardState') hardState = o.hardState;
+  if (ops.length === 0) return { sync: false, ops, state };
+  if (!decide(ops, state.hardState))
+    return { sync: false, ops, state: { hardState, unsynced: true } };
+  const rewrite: StorageOp[] =
+    state.unsynced && hardState !== null && !ops.some((o) => o.op === 'hardState')
+      ? [{ op: 'hardState', hardState }]
+      : [];
+  return {
+    sync: true,
+    ops: [...ops, ...rewrite],
+    state: { hardState, unsynced: false },
+  };
+}

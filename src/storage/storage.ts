@@ -3,7 +3,8 @@
 // Narrow on purpose (hashicorp/raft's LogStore/StableStore split, collapsed
 // into one object because every Ready writes log and hard state together and
 // Raft needs that write to be atomic). Implementations: MemoryStorage (tests,
-// simulator, with crash semantics) and LevelStorage (classic-level, fsynced).
+// simulator, with crash and power-loss semantics) and LevelStorage
+// (classic-level, fsynced).
 // Both run the same conformance suite in test/storage/conformance.ts.
 
 import type { Entry, HardState, InitialState, Snapshot } from '../raft/types.js';
@@ -28,7 +29,9 @@ export interface RaftStorage {
   load(): Promise<InitialState | null>;
   /**
    * Write several Readies' worth in ONE atomic batch, fsynced before it
-   * resolves. Batches are applied in order, and within a batch: snapshot
+   * resolves, unless all it changes is the commit index of the hard state
+   * (mustSync in plan.ts): then written without an fsync (a killed process
+   * keeps it, a power loss may drop it; the commit index is volatile). Batches are applied in order, and within a batch: snapshot
    * (replaces everything: all entries dropped, snapshot stored), then
    * compacted (store snapshot, drop entries <= its index), then entries
    * (delete stored entries with index >= entries[0].index, then write them),

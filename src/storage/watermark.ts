@@ -10,17 +10,24 @@
 // simply gone. A node that restarts like that may vote twice, or count toward
 // a commit it no longer holds.
 //
-// How: every persist batch carries a batch sequence number, written inside
-// the same atomic engine batch. After each batch is durable the store writes
-// the watermark: that sequence number, the hard state and the last index as
-// of it. No extra fsync: the watermark is written to the page cache, which
+// How: every synced persist batch carries a batch sequence number, written
+// inside the same atomic engine batch. After each batch is durable the store
+// writes the watermark: that sequence number, the hard state and the last
+// index as of it. A batch that only moves the commit index is written without
+// an fsync, takes no sequence number and writes no watermark (plan.ts,
+// mustSync): the watermark never claims it, and a power loss that drops it
+// leaves the engine at the watermark's sequence with the watermark's hard
+// state, as if it had never been written. No extra fsync: the watermark is written to the page cache, which
 // survives a crashed process, and synced lazily (power loss can only make it
 // older, never newer than the engine). At start:
 //   - engine sequence < watermark sequence: the tail was lost;
-//   - equal sequences but a different hard state or last index: a record in
-//     the middle was lost (the hard state of a later batch survived, not the
-//     one it superseded) – or the watermark itself is wrong; either way the
-//     node cannot know what it acknowledged;
+//   - equal sequences but a different term, vote or last index, or a lower
+//     commit: a record in the middle was lost (the hard state of a later
+//     batch survived, not the one it superseded) – or the watermark itself is
+//     wrong; either way the node cannot know what it acknowledged. A HIGHER
+//     commit at an equal sequence is normal: an unsynced commit-only write
+//     after the watermark's batch survived (a commit never goes back within
+//     a run, so a lost record cannot leave a higher one behind);
 //   - a gap in the entries (checked by assembleInitialState): a record in the
 //     middle was lost.
 // An engine ahead of its watermark is normal (the process died between the
@@ -62,7 +69,7 @@ export function checkWatermark(dir: string, engine: EngineMark, wm: Watermark | 
   const same =
     hs.term === wm.hardState.term &&
     hs.vote === wm.hardState.vote &&
-    hs.commit === wm.hardState.commit &&
+    hs.commit >= wm.hardState.commit &&
     engine.lastIndex === wm.lastIndex;
   if (!same) {
     throw new StorageCorruptError(

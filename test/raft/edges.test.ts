@@ -11,7 +11,7 @@ import {
   type NodeId,
   type VoteResponse,
 } from '../../src/raft/index.js';
-import { Cluster, enc, stateWithLog } from './harness.js';
+import { Cluster, enc, entries, stateWithLog } from './harness.js';
 
 const V3 = ['n1', 'n2', 'n3'];
 const E = 10;
@@ -82,6 +82,20 @@ describe('core edge cases', () => {
     });
     expect(drain(n2)).toMatchObject([{ type: 'pre-vote-resp', term: 2, granted: false }]);
     // Reference: thesis §9.6
+  });
+
+  it('restarts from a stored commit below its snapshot (a commit-only write lost to power loss)', () => {
+    // The commit index is volatile: the store does not fsync a persist that
+    // only moves it, so the one read back may be older than the snapshot.
+    const base = stateWithLog(V3, [], { term: 2, commit: 0 });
+    const meta = { ...base.snapshot.meta, index: 5, term: 2 };
+    const n = new RaftNode(
+      { id: 'n1', electionTick: E, heartbeatTick: 1, rng: { int: (k) => k - 1 } },
+      { ...base, snapshot: { ...base.snapshot, meta }, entries: entries(6, [2, 2]) },
+    );
+    expect(n.status()).toMatchObject({ commit: 5, lastIndex: 7 });
+    expect(n.hasReady() ? n.ready().committedEntries : []).toEqual([]);
+    // Reference: Raft paper Figure 2 (commitIndex is volatile state)
   });
 
   it('a stale granted pre-vote reply does not count', () => {

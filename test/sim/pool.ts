@@ -30,12 +30,14 @@ function nodeMutantOptions(name: string): {
   mutant: string;
   classes?: NodeMutant['classes'];
   checkDurable?: NodeMutant['checkDurable'];
+  mustSync?: NodeMutant['mustSync'];
 } {
   const m = nodeMutant(name);
   return {
     mutant: name,
     ...(m.classes !== undefined ? { classes: m.classes } : {}),
     ...(m.checkDurable !== undefined ? { checkDurable: m.checkDurable } : {}),
+    ...(m.mustSync !== undefined ? { mustSync: m.mustSync } : {}),
   };
 }
 

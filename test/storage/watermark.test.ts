@@ -65,6 +65,19 @@ describe('checkWatermark', () => {
     ).toThrow(StorageCorruptError);
   });
 
+  it('accepts a higher commit at its sequence (an unsynced commit-only write), not a lower one', () => {
+    const mark = wm(7, 3, 'n2', 10, 12);
+    expect(() =>
+      checkWatermark('d', { seq: 7, hardState: hs(3, 'n2', 12), lastIndex: 12 }, mark),
+    ).not.toThrow();
+    expect(() =>
+      checkWatermark('d', { seq: 7, hardState: hs(3, 'n2', 9), lastIndex: 12 }, mark),
+    ).toThrow(/lost a write.*commit 10.*commit 9/);
+    expect(() =>
+      checkWatermark('d', { seq: 7, hardState: hs(3, 'n2', 12), lastIndex: 11 }, mark),
+    ).toThrow(StorageCorruptError);
+  });
+
   it('round-trips a slot and rejects a torn one', () => {
     const mark = wm(2 ** 40, 9, 'n-üñï', 123, 456);
     const slot = encodeWatermark(mark);

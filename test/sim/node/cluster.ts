@@ -17,6 +17,7 @@ import { startRegistration, type RegisterRequest } from '../../../src/node/regis
 import type { Message } from '../../../src/raft/index.js';
 import { StorageCorruptError } from '../../../src/storage/errors.js';
 import { MemoryStorage } from '../../../src/storage/memory.js';
+import type { mustSync } from '../../../src/storage/plan.js';
 import type { checkWatermark } from '../../../src/storage/watermark.js';
 import { Prng } from '../../support/prng.js';
 import { Violation } from '../invariants.js';
@@ -34,6 +35,8 @@ export const HEARTBEAT_MS = 100;
 export const MAX_DRIFT = 0.03;
 /** µs per Network microstep: network delays of 0.1 to 30 ms, long ones up to 80 ms. */
 const NET_SCALE = 20;
+/** A write without an fsync (a commit-only persist) lands after this many µs. */
+const UNSYNCED_WRITE_US = 20;
 
 export type SlotState = 'booting' | 'up' | 'stopping' | 'down' | 'refused' | 'removed';
 
@@ -80,6 +83,8 @@ export interface SimClusterOptions {
   classes?: Partial<NodeClasses>;
   /** The storage's start-up check against its watermark (a mutant skips it). */
   checkDurable?: typeof checkWatermark;
+  /** Which persists the storage fsyncs (default mustSync; a mutant syncs nothing). */
+  mustSync?: typeof mustSync;
   snapshotEntries?: number;
   /** serve --max-sequences (default: the product's default). */
   maxSequences?: number;
@@ -446,12 +451,18 @@ export class SimCluster implements ClientWorld {
     return MemoryStorage.create({
       name: `${id}/data`,
       ...(this.opts.checkDurable !== undefined ? { checkDurable: this.opts.checkDurable } : {}),
+      ...(this.opts.mustSync !== undefined ? { mustSync: this.opts.mustSync } : {}),
       // Writes complete in order, after a simulated fsync; the completion
-      // runs as an input of the process (deferred by a stall).
-      schedule: (complete) => {
+      // runs as an input of the process (deferred by a stall). A write
+      // without an fsync takes a few µs in half the worlds (bit 2 of the
+      // seed, so that no other draw moves) and as long as a synced one in
+      // the others (a write() can block on a busy disk too).
+      schedule: (complete, synced) => {
         const slot = this.slots.get(id);
         if (slot === undefined) return;
-        const at = Math.max(slot.lastFsyncAt, this.sched.now + this.fsyncDelayUs());
+        const fast = !synced && Math.floor(this.opts.seed / 4) % 2 === 1;
+        const delay = fast ? UNSYNCED_WRITE_US : this.fsyncDelayUs();
+        const at = Math.max(slot.lastFsyncAt, this.sched.now + delay);
         slot.lastFsyncAt = at;
         this.sched.at(at, () => {
           const p = slot.proc;
@@ -560,12 +571,19 @@ export class SimCluster implements ClientWorld {
     );
   }
 
-  /** The process is gone (kill -9, or it stopped): its unflushed writes are lost. */
-  kill(slot: Slot, proc: Proc): void {
+  /**
+   * The process is gone (kill -9, or it stopped): its unflushed writes are
+   * lost; `restart` says what else its storage loses (a record, a power loss).
+   */
+  kill(
+    slot: Slot,
+    proc: Proc,
+    restart: (s: MemoryStorage) => MemoryStorage = (s) => s.reopen(),
+  ): void {
     proc.alive = false;
     proc.transport.kill();
     proc.stopRegistration?.();
-    slot.storage = slot.storage.reopen();
+    slot.storage = restart(slot.storage);
     if (slot.proc === proc) {
       slot.proc = null;
       slot.state = 'down';

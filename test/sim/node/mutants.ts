@@ -12,6 +12,7 @@ import type { NodeClasses } from '../../../src/node/host.js';
 import { Leadership } from '../../../src/node/leadership.js';
 import type { Message, NodeId } from '../../../src/raft/index.js';
 import { SequenceStateMachine } from '../../../src/state/machine.js';
+import type { mustSync } from '../../../src/storage/plan.js';
 import type { checkWatermark } from '../../../src/storage/watermark.js';
 
 export interface NodeMutant {
@@ -20,6 +21,7 @@ export interface NodeMutant {
   what: string;
   classes?: Partial<NodeClasses>;
   checkDurable?: typeof checkWatermark;
+  mustSync?: typeof mustSync;
 }
 
 /** Defect 1: a late resume unseals whatever seal is in force... */
@@ -111,6 +113,11 @@ export const NODE_MUTANTS: readonly NodeMutant[] = [
     name: 'start-behind-watermark',
     what: 'a store that lost records on recovery starts anyway (defect 5)',
     checkDurable: () => {},
+  },
+  {
+    name: 'fsync-nothing',
+    what: 'every persist is written without an fsync: a power loss drops entries and votes',
+    mustSync: () => false,
   },
 ];
 

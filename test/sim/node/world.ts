@@ -11,7 +11,9 @@
 // within the configured bound; transfers, removals (the leader too), joins
 // and advances, some sent twice or concurrently, the way an operator and a
 // retrying CLI do; a member restarted with an emptied data directory and its
-// bootstrap flags; a storage engine that drops a record on recovery. After
+// bootstrap flags; a storage engine that drops a record on recovery; a power
+// loss (of one member or all), which drops every write made without an
+// fsync since the last one that had it (commit-only persists). After
 // the chaos phase everything heals, an operator replaces refused members
 // (remove, wipe, join), and every sequence must be served again within a
 // bounded number of election timeouts.
@@ -26,6 +28,7 @@ import {
 } from '../../../src/node/health.js';
 import type { NodeHost } from '../../../src/node/host.js';
 import { BOOTSTRAP_INDEX, type Message } from '../../../src/raft/index.js';
+import { StorageCorruptError } from '../../../src/storage/errors.js';
 import { Violation } from '../invariants.js';
 import type { Outcome } from './calls.js';
 import { NodeChecker, type SequenceStart } from './checker.js';
@@ -51,7 +54,7 @@ const SEQUENCES = ['orders', 'invoices', 'tickets'];
 
 export interface NodeSimOptions extends Pick<
   SimClusterOptions,
-  'classes' | 'checkDurable' | 'verbose' | 'traceLength'
+  'classes' | 'checkDurable' | 'mustSync' | 'verbose' | 'traceLength'
 > {
   seed: number;
   nodes?: 3 | 5;
@@ -69,6 +72,7 @@ export interface NodeSimStats {
   stalls: number;
   wipes: number;
   lostRecords: number;
+  powerLosses: number;
   adminCalls: number;
   okAnswers: number;
   valuesIssued: number;
@@ -96,6 +100,7 @@ export class NodeWorld extends SimCluster {
     stalls: 0,
     wipes: 0,
     lostRecords: 0,
+    powerLosses: 0,
     adminCalls: 0,
     okAnswers: 0,
     valuesIssued: 0,
@@ -158,6 +163,16 @@ export class NodeWorld extends SimCluster {
   }
 
   protected override failed(slot: Slot, proc: Proc, err: Error): void {
+    // Only a store that lost records may be refused as damaged: never one
+    // that went through kill -9 or a power loss alone.
+    if (err instanceof StorageCorruptError && !slot.damaged) {
+      this.check(() => {
+        throw new Violation(
+          'intact-store-refused',
+          `${slot.id} refuses an intact store: ${err.message}`,
+        );
+      });
+    }
     super.failed(slot, proc, err);
     // The operator is on it once the faults healed.
     if (slot.state === 'refused' && !this.chaos) this.replace(slot);
@@ -457,6 +472,8 @@ export class NodeWorld extends SimCluster {
       this.wipeNemesis();
     } else if (roll < 96) {
       this.loseRecordNemesis();
+    } else {
+      this.powerLossNemesis();
     }
     this.sched.after(r.range(300, 3000) * MS, () => this.nemesis());
   }
@@ -583,14 +600,8 @@ export class NodeWorld extends SimCluster {
     const candidates = this.loseable();
     if (candidates.length === 0 || !this.mayLoseData()) return;
     const slot = this.rng.pick(candidates);
-    const proc = slot.proc!;
     const which = this.rng.chance(0.5) ? 'tail' : 'middle';
-    proc.alive = false;
-    proc.transport.kill();
-    proc.stopRegistration?.();
-    slot.storage = slot.storage.reopen({ lose: which, pick: (n) => this.rng.int(n) });
-    slot.proc = null;
-    slot.state = 'down';
+    this.kill(slot, slot.proc!, (s) => s.reopen({ lose: which, pick: (n) => this.rng.int(n) }));
     const problem = slot.storage.durableProblem();
     slot.damaged = problem !== null;
     this.stats.lostRecords++;
@@ -598,6 +609,36 @@ export class NodeWorld extends SimCluster {
       `kill -9 ${slot.id}; its storage loses its ${which} record on recovery (${problem ?? 'nothing that matters'})`,
     );
     this.sched.after(this.restartDelayUs(), () => this.boot(slot));
+  }
+
+  /**
+   * Power loss of one member, or of every member at once: the process dies
+   * and its storage drops every write made without an fsync since the last
+   * synced one (the commit index it learnt since). That loses nothing Raft
+   * promised to keep, so the store must start again: a durability check
+   * that refuses it is a violation.
+   */
+  private powerLossNemesis(): void {
+    const up = this.up();
+    if (up.length === 0) return;
+    const victims = this.rng.chance(0.25) ? up : [this.rng.pick(up)];
+    for (const slot of victims) {
+      const before = slot.storage.durableProblem();
+      const dropped = slot.storage.unsyncedTail;
+      this.stats.powerLosses++;
+      this.kill(slot, slot.proc!, (s) => s.reopen({ lose: 'power' }));
+      const problem = slot.storage.durableProblem();
+      this.log(`power loss on ${slot.id}: ${dropped} unsynced write(s) lost`);
+      if (before === null && problem !== null) {
+        this.check(() => {
+          throw new Violation(
+            'power-loss-refused',
+            `${slot.id} lost only unsynced writes to a power loss, but its store refuses to start: ${problem}`,
+          );
+        });
+      }
+      this.sched.after(this.restartDelayUs(), () => this.boot(slot));
+    }
   }
 
   private crashAndRestart(slot: Slot): void {
