@@ -273,31 +273,33 @@ export class SequenceStateMachine {
     // the term commits), so an exact value it inherited still holds: carry
     // it on, even though this epoch's leader left without a hand-over.
     let next: Map<string, bigint> | null = null;
-    if (this.exactNext !== null && this.pending === null) {
+    if (this.pending !== null && (this.exactNext === null || this.touchedInherited.length === 0)) {
+      // The handover lists every inherited sequence first, in their order
+      // (see applyCommand), and none was touched since, so the merge below
+      // would rebuild it entry by entry, in the same order: take it as it
+      // is. A million-entry handover (a graceful stop) otherwise costs a
+      // second of apply, on every member at once, right after the election.
+      next = this.pending;
+    } else if (this.exactNext !== null && this.pending === null) {
       // The common case (a leader change without a hand-over) in
       // O(sequences touched), not O(inherited): after a hand-over of a
       // million sequences every election would otherwise walk them all,
       // stalling the new leader long enough to lose its lease.
       for (const sequence of this.touchedInherited) this.exactNext.delete(sequence);
       next = this.exactNext.size > 0 ? this.exactNext : null;
-    } else if (this.exactNext !== null) {
-      for (const [sequence, value] of this.exactNext) {
-        // (touchedInEpoch() is the allocator's side of this rule; it is read
-        // here directly so a test mutant can break the allocator side alone.)
-        const id = this.seqs.names.find(sequence);
-        if (id >= 0 && this.seqs.baseEpoch[id] === this._epoch) continue;
-        (next ??= new Map()).set(sequence, value);
+    } else {
+      if (this.exactNext !== null) {
+        for (const [sequence, value] of this.exactNext) {
+          // (touchedInEpoch() is the allocator's side of this rule; it is read
+          // here directly so a test mutant can break the allocator side alone.)
+          const id = this.seqs.names.find(sequence);
+          if (id >= 0 && this.seqs.baseEpoch[id] === this._epoch) continue;
+          (next ??= new Map()).set(sequence, value);
+        }
       }
-    }
-    if (this.pending !== null && (this.exactNext === null || this.touchedInherited.length === 0)) {
-      // The handover lists every inherited sequence first, in their order
-      // (see applyCommand), so the merge below would rebuild it entry by
-      // entry, in the same order: take it as it is. A million-entry
-      // handover (a graceful stop) otherwise costs a second of apply, on
-      // every member at once, right after the election.
-      next = this.pending;
-    } else if (this.pending !== null) {
-      for (const [sequence, value] of this.pending) (next ??= new Map()).set(sequence, value);
+      if (this.pending !== null) {
+        for (const [sequence, value] of this.pending) (next ??= new Map()).set(sequence, value);
+      }
     }
     this.exactNext = next;
     this.pending = null;
