@@ -138,14 +138,8 @@ export class NameTable {
 
   private internRange(bytes: Uint8Array, from: number, len: number): number {
     const hash = hashBytes(bytes, from, len);
-    // The lookup's probe ends at the empty slot a new name takes.
-    const mask = this.slots.length - 1;
-    let slot = hash & mask;
-    for (; ; slot = (slot + 1) & mask) {
-      const v = this.slots[slot]!;
-      if (v === 0) break;
-      if (this.hashes[v - 1] === hash && this.equal(v - 1, bytes, from, len)) return v - 1;
-    }
+    const found = this.lookup(bytes, from, len, hash);
+    if (found >= 0) return found;
     const id = this.count;
     if (id === this.offsets.length) this.growIndex();
     if (this.arenaUsed + len > this.arena.length) this.growArena(len);
@@ -160,7 +154,7 @@ export class NameTable {
     this.arenaUsed += len;
     this.count++;
     if (this.count * 2 > this.slots.length) this.rehash(this.slots.length * 2);
-    else this.slots[slot] = id + 1;
+    else this.place(id);
     return id;
   }
 
